@@ -1,0 +1,175 @@
+using System.Collections.Concurrent;
+using System.Collections.Immutable;
+using System.Threading.Channels;
+using Microsoft.Extensions.Options;
+using SseChat.Web.Chat;
+
+namespace SseChat.Web.Bus;
+
+/// <summary>
+/// The embedded default: one instance, no Redis. Same semantics as <see cref="RedisChatBus"/>: Redis-style
+/// monotonic ids, a capped log per room, duplicate client ids recognised, events delivered in log order.
+/// </summary>
+internal sealed partial class InProcessChatBus(IOptions<ChatOptions> options, TimeProvider time, ILogger<InProcessChatBus> logger)
+    : IChatBus, IAsyncDisposable
+{
+    private readonly ConcurrentDictionary<string, Room> _rooms = new(StringComparer.Ordinal);
+
+    public Task<ChatEvent> PublishMessageAsync(ChatEvent message, CancellationToken cancellationToken)
+    {
+        var room = GetRoom(message.Room);
+        return Task.FromResult(room.Append(message, options.Value, time.GetUtcNow()));
+    }
+
+    public Task PublishNoticeAsync(ChatEvent notice, CancellationToken cancellationToken)
+    {
+        GetRoom(notice.Room).Publish(notice);
+        return Task.CompletedTask;
+    }
+
+    public Task<IReadOnlyList<ChatEvent>> ReadRecentAsync(string room, int count, CancellationToken cancellationToken) =>
+        Task.FromResult<IReadOnlyList<ChatEvent>>(GetRoom(room).Recent(count));
+
+    public Task<IAsyncDisposable> SubscribeAsync(string room, Func<ChatEvent, ValueTask> handler, CancellationToken cancellationToken) =>
+        Task.FromResult(GetRoom(room).Subscribe(handler));
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var room in _rooms.Values)
+        {
+            await room.StopAsync().ConfigureAwait(false);
+        }
+
+    }
+
+    private Room GetRoom(string name) => _rooms.GetOrAdd(name, static (n, self) => new Room(n, self), this);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "A subscriber of room {Room} failed on an event.")]
+    private partial void SubscriberFailed(string room, Exception exception);
+
+    private sealed class Room
+    {
+        private readonly string _name;
+        private readonly InProcessChatBus _bus;
+        private readonly Lock _gate = new();
+        private readonly LinkedList<ChatEvent> _log = new();
+        private readonly Dictionary<string, string> _clientIds = new(StringComparer.Ordinal);
+        private readonly Queue<(string ClientId, DateTimeOffset Expires)> _clientIdExpiry = new();
+        private readonly Channel<ChatEvent> _dispatch = Channel.CreateUnbounded<ChatEvent>(new UnboundedChannelOptions { SingleReader = true });
+        private ImmutableArray<Func<ChatEvent, ValueTask>> _handlers = [];
+        private LogId _last;
+        private readonly Task _pump;
+
+        public Room(string name, InProcessChatBus bus)
+        {
+            _name = name;
+            _bus = bus;
+            _pump = Task.Run(PumpAsync);
+        }
+
+        public ChatEvent Append(ChatEvent message, ChatOptions options, DateTimeOffset now)
+        {
+            lock (_gate)
+            {
+                ForgetExpiredClientIds(now);
+                if (message.ClientMessageId is { } cmid && _clientIds.TryGetValue(cmid, out var existing))
+                {
+                    return message.WithId(existing);
+                }
+
+                var ms = now.ToUnixTimeMilliseconds();
+                _last = ms > _last.Milliseconds ? new LogId(ms, 0) : _last with { Sequence = _last.Sequence + 1 };
+                var logged = message.WithId(_last.ToString());
+                _log.AddLast(logged);
+                while (_log.Count > options.LogMaxLength)
+                {
+                    _log.RemoveFirst();
+                }
+
+                if (message.ClientMessageId is { } id)
+                {
+                    _clientIds[id] = logged.Id!;
+                    _clientIdExpiry.Enqueue((id, now + options.DuplicateWindow));
+                }
+
+                // Written under the lock so dispatch order is log order.
+                _dispatch.Writer.TryWrite(logged);
+                return logged;
+            }
+        }
+
+        public void Publish(ChatEvent notice)
+        {
+            lock (_gate)
+            {
+                _dispatch.Writer.TryWrite(notice);
+            }
+        }
+
+        public ChatEvent[] Recent(int count)
+        {
+            lock (_gate)
+            {
+                return _log.Skip(Math.Max(0, _log.Count - count)).ToArray();
+            }
+        }
+
+        public IAsyncDisposable Subscribe(Func<ChatEvent, ValueTask> handler)
+        {
+            lock (_gate)
+            {
+                _handlers = _handlers.Add(handler);
+            }
+
+            return new Unsubscriber(this, handler);
+        }
+
+        public async Task StopAsync()
+        {
+            _dispatch.Writer.TryComplete();
+            await _pump.ConfigureAwait(false);
+        }
+
+        private void ForgetExpiredClientIds(DateTimeOffset now)
+        {
+            while (_clientIdExpiry.TryPeek(out var head) && head.Expires <= now)
+            {
+                _clientIdExpiry.Dequeue();
+                _clientIds.Remove(head.ClientId);
+            }
+        }
+
+        private async Task PumpAsync()
+        {
+            await foreach (var e in _dispatch.Reader.ReadAllAsync().ConfigureAwait(false))
+            {
+                foreach (var handler in _handlers)
+                {
+                    try
+                    {
+                        await handler(e).ConfigureAwait(false);
+                    }
+#pragma warning disable CA1031 // one failing subscriber must not stop delivery to the others
+                    catch (Exception ex)
+#pragma warning restore CA1031
+                    {
+                        _bus.SubscriberFailed(_name, ex);
+                    }
+                }
+            }
+        }
+
+        private sealed class Unsubscriber(Room room, Func<ChatEvent, ValueTask> handler) : IAsyncDisposable
+        {
+            public ValueTask DisposeAsync()
+            {
+                lock (room._gate)
+                {
+                    room._handlers = room._handlers.Remove(handler);
+                }
+
+                return ValueTask.CompletedTask;
+            }
+        }
+    }
+}

@@ -1,0 +1,40 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace SseChat.Web.Chat;
+
+/// <summary>Settings of the chat itself, bound from the "Chat" section and validated at start.</summary>
+public sealed class ChatOptions
+{
+    public const string SectionName = "Chat";
+
+    /// <summary>The room everyone lands in.</summary>
+    public const string Lobby = "lobby";
+
+    /// <summary>How many recent messages a freshly opened page shows.</summary>
+    [Range(0, 1000)]
+    public int HistorySize { get; set; } = 50;
+
+    /// <summary>How many messages each room's log keeps (approximately: Redis trims in whole nodes).</summary>
+    [Range(100, 10_000_000)]
+    public int LogMaxLength { get; set; } = 10_000;
+
+    /// <summary>How often an idle SSE stream gets a <c>ping</c> event, so proxies and clients see it alive.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.050", "00:05:00")]
+    public TimeSpan HeartbeatInterval { get; set; } = TimeSpan.FromSeconds(15);
+
+    /// <summary>The <c>retry:</c> hint sent to SSE clients: how long to wait before reconnecting.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.100", "00:01:00")]
+    public TimeSpan ReconnectDelay { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>Frames one SSE stream may have waiting; a client further behind is disconnected (it resumes on reconnect).</summary>
+    [Range(16, 1_000_000)]
+    public int StreamQueueCapacity { get; set; } = 1024;
+
+    /// <summary>The largest request body accepted on a POST, in bytes.</summary>
+    [Range(1024, 1024 * 1024)]
+    public int MaxRequestBodyBytes { get; set; } = 32 * 1024;
+
+    /// <summary>How long a client message id is remembered to recognise a repeated POST.</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "1.00:00:00")]
+    public TimeSpan DuplicateWindow { get; set; } = TimeSpan.FromMinutes(10);
+}

@@ -1,0 +1,63 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Encodings.Web;
+using System.Text.Unicode;
+
+namespace SseChat.Web.Chat;
+
+/// <summary>
+/// Renders the HTML fragment of one chat event. The page's history and the SSE stream use this same code,
+/// so a message looks the same whether it was loaded or pushed. Every user-supplied value goes through the
+/// HTML encoder; nothing else in the fragment comes from a user.
+/// </summary>
+public sealed class FragmentRenderer
+{
+    // Letters of every script stay readable in the markup; the encoder still escapes < > & " ' and the rest.
+    private static readonly HtmlEncoder Encoder = HtmlEncoder.Create(UnicodeRanges.All);
+
+    public static string KindName(ChatEventKind kind) => kind switch
+    {
+        ChatEventKind.Message => "message",
+        ChatEventKind.UserJoined => "user-joined",
+        ChatEventKind.UserLeft => "user-left",
+        _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, null),
+    };
+
+    public string Render(ChatEvent e)
+    {
+        var sb = new StringBuilder(256 + e.Text.Length);
+        var time = e.Timestamp.ToUniversalTime();
+        var iso = time.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture);
+        var shown = time.ToString("HH:mm", CultureInfo.InvariantCulture);
+
+        switch (e.Kind)
+        {
+            case ChatEventKind.Message:
+                sb.Append("<li class=\"msg\" data-kind=\"message\"");
+                if (e.Id is not null)
+                {
+                    sb.Append(" id=\"m-").Append(Encoder.Encode(e.Id)).Append("\" data-id=\"").Append(Encoder.Encode(e.Id)).Append('"');
+                }
+
+                sb.Append(" data-nick=\"").Append(Encoder.Encode(e.Nick)).Append("\">\n")
+                  .Append("<span class=\"nick\">").Append(Encoder.Encode(e.Nick)).Append("</span>\n")
+                  .Append("<time datetime=\"").Append(iso).Append("\">").Append(shown).Append("</time>\n")
+                  .Append("<p class=\"text\">").Append(Encoder.Encode(e.Text)).Append("</p>\n")
+                  .Append("</li>");
+                break;
+            case ChatEventKind.UserJoined:
+            case ChatEventKind.UserLeft:
+                var kind = KindName(e.Kind);
+                var verb = e.Kind == ChatEventKind.UserJoined ? "joined" : "left";
+                sb.Append("<li class=\"notice ").Append(kind).Append("\" data-kind=\"").Append(kind)
+                  .Append("\" data-nick=\"").Append(Encoder.Encode(e.Nick)).Append("\">")
+                  .Append("<span class=\"nick\">").Append(Encoder.Encode(e.Nick)).Append("</span> ").Append(verb)
+                  .Append(" <time datetime=\"").Append(iso).Append("\">").Append(shown).Append("</time></li>");
+                break;
+            default:
+                throw new ArgumentOutOfRangeException(nameof(e), e.Kind, "Unknown event kind.");
+        }
+
+        return sb.ToString();
+    }
+}

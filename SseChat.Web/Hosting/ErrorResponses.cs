@@ -1,0 +1,84 @@
+using System.Text.Encodings.Web;
+using Microsoft.Extensions.Options;
+using SseChat.Web.Chat;
+using Microsoft.AspNetCore.Diagnostics;
+using Microsoft.AspNetCore.WebUtilities;
+using SseChat.Web.Bus;
+using StackExchange.Redis;
+
+namespace SseChat.Web.Hosting;
+
+/// <summary>
+/// Readable error answers for everything that goes wrong before or outside a page handler: an htmx request gets
+/// an out-of-band fragment for the form's error slot (so the form, and the text in it, stays as it is), a plain
+/// request a small page. Never a stack trace.
+/// </summary>
+internal static class ErrorResponses
+{
+    /// <summary>The id of the error slot inside the form that the request came from.</summary>
+    public static string ErrorSlotFor(HttpRequest request) =>
+        request.Path.StartsWithSegments("/nick", StringComparison.OrdinalIgnoreCase) ? "nick-error" : "form-error";
+
+    public static string OutOfBandFragment(string slotId, string message) =>
+        $"<div id=\"{slotId}\" class=\"form-error\" role=\"alert\" hx-swap-oob=\"true\">{HtmlEncoder.Default.Encode(message)}</div>";
+
+    public static async Task WriteAsync(HttpContext context, int status, string message)
+    {
+        var response = context.Response;
+        if (response.HasStarted)
+        {
+            return;
+        }
+
+        response.Clear();
+        response.StatusCode = status;
+        if (status is StatusCodes.Status503ServiceUnavailable or StatusCodes.Status429TooManyRequests)
+        {
+            response.Headers.RetryAfter = "2";
+        }
+
+        if (context.Request.IsHtmx())
+        {
+            response.ContentType = "text/html; charset=utf-8";
+            await response.WriteAsync(OutOfBandFragment(ErrorSlotFor(context.Request), message), context.RequestAborted).ConfigureAwait(false);
+            return;
+        }
+
+        var reason = ReasonPhrases.GetReasonPhrase(status);
+        var encoded = HtmlEncoder.Default.Encode(message);
+        response.ContentType = "text/html; charset=utf-8";
+        await response.WriteAsync(
+            $"""
+            <!DOCTYPE html>
+            <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+            <title>{status} {reason} · SseChat</title><link rel="stylesheet" href="/css/site.css"></head>
+            <body><main class="error-page"><h1>{status} {reason}</h1><p role="alert" class="form-error">{encoded}</p>
+            <p><a href="/">Back to the chat</a></p></main></body></html>
+            """,
+            context.RequestAborted).ConfigureAwait(false);
+    }
+
+    public static int StatusFor(Exception exception) => exception switch
+    {
+        BadHttpRequestException bad => bad.StatusCode,
+        BusUnavailableException or RedisException => StatusCodes.Status503ServiceUnavailable,
+        _ => StatusCodes.Status500InternalServerError,
+    };
+
+    public static string MessageFor(int status, HttpContext context) => status switch
+    {
+        StatusCodes.Status413PayloadTooLarge =>
+            $"The request is too large: at most {context.RequestServices.GetRequiredService<IOptions<ChatOptions>>().Value.MaxRequestBodyBytes:N0} bytes are accepted.",
+        StatusCodes.Status503ServiceUnavailable => "Not sent: the chat server cannot reach its message store right now. Try again in a moment.",
+        >= 400 and < 500 => "The request could not be understood. Reload the page and try again.",
+        _ => "Something went wrong on the server. Nothing was sent; try again.",
+    };
+
+    /// <summary>The body of the exception handler: the status from the exception, a readable message, no details.</summary>
+    public static Task HandleExceptionAsync(HttpContext context)
+    {
+        var exception = context.Features.Get<IExceptionHandlerFeature>()?.Error;
+        var status = exception is null ? StatusCodes.Status500InternalServerError : StatusFor(exception);
+        return WriteAsync(context, status, MessageFor(status, context));
+    }
+}

@@ -1,0 +1,138 @@
+using Microsoft.AspNetCore.DataProtection;
+using Microsoft.AspNetCore.DataProtection.KeyManagement;
+using Microsoft.AspNetCore.DataProtection.StackExchangeRedis;
+using Microsoft.AspNetCore.Diagnostics;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+using Polly;
+using SseChat.Web.Bus;
+using SseChat.Web.Chat;
+using SseChat.Web.Streaming;
+using StackExchange.Redis;
+
+namespace SseChat.Web.Hosting;
+
+/// <summary>Registers and maps the whole chat, so Program.cs stays two lines (after dotnet/eShop).</summary>
+public static class SseChatApplication
+{
+    public static WebApplicationBuilder AddSseChat(this WebApplicationBuilder builder)
+    {
+        var services = builder.Services;
+
+        services.AddOptions<ChatOptions>()
+            .BindConfiguration(ChatOptions.SectionName)
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+        services.AddOptions<RedisOptions>()
+            .BindConfiguration(RedisOptions.SectionName)
+            .ValidateOnStart();
+        services.AddSingleton<IValidateOptions<RedisOptions>, RedisOptionsValidator>();
+
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddSingleton<FragmentRenderer>();
+        services.AddSingleton<RoomHubs>();
+        services.AddHostedService<HeartbeatService>();
+
+        services.AddResiliencePipeline(BusResilience.PublishPipeline, BusResilience.Configure);
+        services.AddSingleton(sp => new RedisKeys(sp.GetRequiredService<IOptions<RedisOptions>>().Value.KeyPrefix));
+        services.AddSingleton<IConnectionMultiplexer>(sp =>
+            ConnectionMultiplexer.Connect(sp.GetRequiredService<IOptions<RedisOptions>>().Value.ToConfigurationOptions()));
+        services.AddSingleton<InProcessChatBus>();
+        services.AddSingleton<RedisChatBus>();
+        // The mode is chosen from the validated options when the bus is first needed (at start, by the heartbeat).
+        services.AddSingleton<IChatBus>(sp => sp.GetRequiredService<IOptions<RedisOptions>>().Value.Enabled
+            ? sp.GetRequiredService<RedisChatBus>()
+            : sp.GetRequiredService<InProcessChatBus>());
+
+        // Antiforgery tokens and cookies must validate on every instance: one application name everywhere, and
+        // with Redis the key ring lives there instead of in each host's home folder.
+        services.AddDataProtection().SetApplicationName("SseChat");
+        services.AddOptions<KeyManagementOptions>().Configure<IServiceProvider>((keyManagement, sp) =>
+        {
+            var redis = sp.GetRequiredService<IOptions<RedisOptions>>().Value;
+            if (redis.Enabled)
+            {
+                var keys = sp.GetRequiredService<RedisKeys>();
+                keyManagement.XmlRepository = new RedisXmlRepository(
+                    () => sp.GetRequiredService<IConnectionMultiplexer>().GetDatabase(), keys.DataProtectionKeys);
+            }
+        });
+        services.AddAntiforgery(o =>
+        {
+            o.Cookie.Name = "ssechat-af";
+            o.Cookie.SameSite = SameSiteMode.Lax;
+        });
+
+        services.AddOptions<KestrelServerOptions>().Configure<IOptions<ChatOptions>>((kestrel, chat) =>
+        {
+            kestrel.Limits.MaxRequestBodySize = chat.Value.MaxRequestBodyBytes;
+            kestrel.AddServerHeader = false;
+        });
+        services.AddOptions<FormOptions>().Configure<IOptions<ChatOptions>>((form, chat) =>
+        {
+            form.ValueLengthLimit = chat.Value.MaxRequestBodyBytes;
+            form.MultipartBodyLengthLimit = chat.Value.MaxRequestBodyBytes;
+            form.ValueCountLimit = 32;
+        });
+
+        services.AddRazorPages(pages => pages.Conventions.ConfigureFilter(new AntiforgeryFailureFilter()));
+        return builder;
+    }
+
+    public static WebApplication MapSseChat(this WebApplication app)
+    {
+        // One handler for every environment: errors are readable and never show a stack trace.
+        app.UseExceptionHandler(new ExceptionHandlerOptions
+        {
+            StatusCodeSelector = ErrorResponses.StatusFor,
+            ExceptionHandler = ErrorResponses.HandleExceptionAsync,
+        });
+        app.UseStatusCodePages(context => context.HttpContext.Request.Path.StartsWithSegments("/events")
+            ? Task.CompletedTask
+            : ErrorResponses.WriteAsync(context.HttpContext, context.HttpContext.Response.StatusCode,
+                ErrorResponses.MessageFor(context.HttpContext.Response.StatusCode, context.HttpContext)));
+        app.Use(RejectOversizedBodies);
+
+        app.UseRouting();
+        app.MapStaticAssets();
+        app.MapRazorPages().WithStaticAssets();
+        app.MapGet("/events", EventsEndpoint.HandleAsync);
+
+        app.Lifetime.ApplicationStarted.Register(() => LogWhereToOpen(app));
+        return app;
+    }
+
+    /// <summary>
+    /// A body announced larger than the limit is refused before anything reads it. (Kestrel enforces the same
+    /// limit on bodies without a length; its exception becomes a 413 in the exception handler.)
+    /// </summary>
+    private static Task RejectOversizedBodies(HttpContext context, RequestDelegate next)
+    {
+        var limit = context.RequestServices.GetRequiredService<IOptions<ChatOptions>>().Value.MaxRequestBodyBytes;
+        if (context.Request.ContentLength > limit)
+        {
+            return ErrorResponses.WriteAsync(context, StatusCodes.Status413PayloadTooLarge,
+                ErrorResponses.MessageFor(StatusCodes.Status413PayloadTooLarge, context));
+        }
+
+        return next(context);
+    }
+
+    private static void LogWhereToOpen(WebApplication app)
+    {
+        var redis = app.Services.GetRequiredService<IOptions<RedisOptions>>().Value;
+        var mode = redis.Enabled ? $"Redis bus at {redis.ToConfigurationOptions().EndPoints.First()}" : "in-process bus (single instance; set Redis__Configuration to scale out)";
+        foreach (var url in app.Urls)
+        {
+            StartupLog.Running(app.Logger, mode, url);
+        }
+    }
+}
+
+internal static partial class StartupLog
+{
+    [LoggerMessage(Level = LogLevel.Information, Message = "SseChat is running with the {Mode}. Open {Url} in a browser.")]
+    public static partial void Running(ILogger logger, string mode, string url);
+}

@@ -1,0 +1,32 @@
+using Microsoft.AspNetCore.Mvc.RazorPages;
+using Microsoft.Extensions.Options;
+using SseChat.Web.Bus;
+using SseChat.Web.Chat;
+
+namespace SseChat.Web.Pages;
+
+public sealed class IndexModel(IChatBus bus, FragmentRenderer renderer, IOptions<ChatOptions> options) : PageModel
+{
+    /// <summary>The recent messages, already rendered (encoded) by the same renderer the stream uses.</summary>
+    public IReadOnlyList<string> History { get; private set; } = [];
+
+    public bool HistoryUnavailable { get; private set; }
+
+    public NickForm NickForm { get; private set; } = new(null, null);
+
+    public MessageForm MessageForm { get; } = MessageForm.Fresh();
+
+    public async Task OnGetAsync(CancellationToken cancellationToken)
+    {
+        NickForm = new NickForm(Nickname.GetOrAssign(HttpContext), null);
+        try
+        {
+            var recent = await bus.ReadRecentAsync(ChatOptions.Lobby, options.Value.HistorySize, cancellationToken);
+            History = recent.Select(renderer.Render).ToArray();
+        }
+        catch (BusUnavailableException)
+        {
+            HistoryUnavailable = true;
+        }
+    }
+}

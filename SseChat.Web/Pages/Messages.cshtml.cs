@@ -1,0 +1,75 @@
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.AspNetCore.Mvc.RazorPages;
+using SseChat.Web.Bus;
+using SseChat.Web.Chat;
+using SseChat.Web.Hosting;
+
+namespace SseChat.Web.Pages;
+
+/// <summary><c>POST /messages</c>: validate, publish to the bus, answer htmx with a fresh form or a plain post with 303.</summary>
+public sealed class MessagesModel(IChatBus bus, TimeProvider time) : PageModel
+{
+    public MessageForm Form { get; private set; } = MessageForm.Fresh();
+
+    public IActionResult OnGet() => Redirect("/");
+
+    public async Task<IActionResult> OnPostAsync(string? text, string? cmid, CancellationToken cancellationToken)
+    {
+        var clientId = ClientMessageId.IsValid(cmid) ? cmid! : ClientMessageId.New();
+        if (!Validation.TryValidateText(text, out var clean, out var error))
+        {
+            return Failure(StatusCodes.Status400BadRequest, error, text, clientId);
+        }
+
+        var nick = Nickname.GetOrAssign(HttpContext);
+        try
+        {
+            await bus.PublishMessageAsync(
+                new ChatEvent(ChatEventKind.Message, ChatOptions.Lobby, nick, clean, time.GetUtcNow(), ClientMessageId: clientId),
+                cancellationToken);
+        }
+        catch (BusUnavailableException ex)
+        {
+            return Failure(StatusCodes.Status503ServiceUnavailable, ex.Message, text, clientId);
+        }
+
+        if (Request.IsHtmx())
+        {
+            return Partial("_MessageForm", MessageForm.Fresh());
+        }
+
+        return SeeOther("/");
+    }
+
+    /// <summary>
+    /// htmx gets the error in the form's error slot and the form stays as it is (text kept); a plain post gets a
+    /// page with the error and the form refilled, under the same client id so resending cannot duplicate.
+    /// </summary>
+    private IActionResult Failure(int status, string message, string? text, string clientId)
+    {
+        if (status == StatusCodes.Status503ServiceUnavailable)
+        {
+            Response.Headers.RetryAfter = "2";
+        }
+
+        if (Request.IsHtmx())
+        {
+            return new ContentResult
+            {
+                StatusCode = status,
+                ContentType = "text/html; charset=utf-8",
+                Content = ErrorResponses.OutOfBandFragment("form-error", message),
+            };
+        }
+
+        Form = new MessageForm(text, clientId, message);
+        Response.StatusCode = status;
+        return Page();
+    }
+
+    private StatusCodeResult SeeOther(string location)
+    {
+        Response.Headers.Location = location;
+        return StatusCode(StatusCodes.Status303SeeOther);
+    }
+}

@@ -1,0 +1,101 @@
+using System.Collections.Immutable;
+using SseChat.Web.Bus;
+using SseChat.Web.Chat;
+
+namespace SseChat.Web.Streaming;
+
+/// <summary>
+/// This instance's side of one room: the single bus subscription and the streams open here. Each event from the
+/// bus is rendered and encoded once, then its bytes are queued on every stream.
+/// </summary>
+internal sealed partial class RoomHub(string room, IChatBus bus, FragmentRenderer renderer, ILogger logger) : IAsyncDisposable
+{
+    private readonly SemaphoreSlim _subscribing = new(1, 1);
+    private readonly Lock _gate = new();
+    private ImmutableArray<StreamConnection> _connections = [];
+    private IAsyncDisposable? _subscription;
+
+    public string Room { get; } = room;
+
+    public int ConnectionCount => _connections.Length;
+
+    /// <summary>Subscribes this instance to the room once; later calls return at once.</summary>
+    public async Task EnsureSubscribedAsync(CancellationToken cancellationToken)
+    {
+        if (Volatile.Read(ref _subscription) is not null)
+        {
+            return;
+        }
+
+        await _subscribing.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            _subscription ??= await bus.SubscribeAsync(Room, OnEventAsync, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            _subscribing.Release();
+        }
+    }
+
+    public void Add(StreamConnection connection)
+    {
+        lock (_gate)
+        {
+            _connections = _connections.Add(connection);
+        }
+    }
+
+    public void Remove(StreamConnection connection)
+    {
+        lock (_gate)
+        {
+            _connections = _connections.Remove(connection);
+        }
+    }
+
+    /// <summary>Queues an already encoded frame (e.g. a heartbeat) on every stream of this room.</summary>
+    public void Broadcast(byte[] frame)
+    {
+        foreach (var connection in _connections)
+        {
+            if (!connection.TryEnqueue(frame))
+            {
+                SlowClientDisconnected(Room, connection.Nick);
+            }
+        }
+    }
+
+    /// <summary>Ends every stream of this room (on shutdown).</summary>
+    public void CompleteAll()
+    {
+        foreach (var connection in _connections)
+        {
+            connection.Complete();
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_subscription is not null)
+        {
+            await _subscription.DisposeAsync().ConfigureAwait(false);
+        }
+
+        _subscribing.Dispose();
+    }
+
+    private async ValueTask OnEventAsync(ChatEvent e)
+    {
+        if (_connections.IsEmpty)
+        {
+            return;
+        }
+
+        var frame = await SseFrames.FragmentAsync(renderer.Render(e), e.Id).ConfigureAwait(false);
+        Broadcast(frame);
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Room {Room}: the stream of {Nick} fell too far behind and was closed; it resumes on reconnect.")]
+    private partial void SlowClientDisconnected(string room, string nick);
+}
