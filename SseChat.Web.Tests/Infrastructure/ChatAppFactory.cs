@@ -1,0 +1,39 @@
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Mvc.Testing;
+
+namespace SseChat.Web.Tests.Infrastructure;
+
+/// <summary>
+/// The app in-process (WebApplicationFactory) on a real Kestrel socket, with settings per test. No Redis unless a
+/// test sets Redis:Configuration.
+/// </summary>
+public sealed class ChatAppFactory : WebApplicationFactory<Program>
+{
+    private readonly Dictionary<string, string?> _settings;
+
+    public ChatAppFactory(Dictionary<string, string?>? settings = null)
+    {
+        _settings = settings ?? [];
+        UseKestrel(0);
+    }
+
+    /// <summary>The address Kestrel listens on (starts the server on first use).</summary>
+    public Uri BaseAddress
+    {
+        get
+        {
+            StartServer();
+            return ClientOptions.BaseAddress;
+        }
+    }
+
+    protected override void ConfigureWebHost(IWebHostBuilder builder)
+    {
+        builder.UseEnvironment("Production");
+        builder.UseSetting("Redis:Configuration", "");
+        foreach (var (key, value) in _settings)
+        {
+            builder.UseSetting(key, value);
+        }
+    }
+}

@@ -1,0 +1,87 @@
+using System.Diagnostics;
+using System.Net.Sockets;
+using System.Text;
+
+namespace SseChat.Web.Tests.Infrastructure;
+
+/// <summary>
+/// A real redis-server on a free loopback port, in its own temp folder, started for a test run and stopped after.
+/// scripts/test.sh installs redis-server when it is missing; a machine without it fails these tests loudly.
+/// </summary>
+public sealed class RedisServer : IAsyncLifetime
+{
+    private Process? _process;
+    private readonly string _dir = Directory.CreateTempSubdirectory("ssechat-redis-").FullName;
+
+    public int Port { get; } = Ports.FreeLoopbackPort();
+
+    /// <summary>A StackExchange.Redis configuration string for this server.</summary>
+    public string Configuration => $"127.0.0.1:{Port}";
+
+    public async Task InitializeAsync()
+    {
+        var exe = FindOnPath("redis-server")
+            ?? throw new InvalidOperationException("redis-server is not installed. Run scripts/test.sh (it installs it with apt) or `apt-get install redis-server`.");
+        var start = new ProcessStartInfo(exe)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            WorkingDirectory = _dir,
+        };
+        foreach (var arg in new[] { "--port", Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", _dir, "--daemonize", "no" })
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        _process = Process.Start(start) ?? throw new InvalidOperationException("redis-server did not start.");
+        _process.OutputDataReceived += (_, _) => { };
+        _process.ErrorDataReceived += (_, _) => { };
+        _process.BeginOutputReadLine();
+        _process.BeginErrorReadLine();
+        await Wait.UntilAsync(PingAsync, TimeSpan.FromSeconds(15), $"redis-server on port {Port} to answer PING");
+    }
+
+    public Task DisposeAsync()
+    {
+        if (_process is { HasExited: false })
+        {
+            _process.Kill(entireProcessTree: true);
+            _process.WaitForExit(5000);
+        }
+
+        _process?.Dispose();
+        try
+        {
+            Directory.Delete(_dir, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+
+        return Task.CompletedTask;
+    }
+
+    private async Task<bool> PingAsync()
+    {
+        using var client = new TcpClient();
+        await client.ConnectAsync("127.0.0.1", Port);
+        var stream = client.GetStream();
+        await stream.WriteAsync("PING\r\n"u8.ToArray());
+        var buffer = new byte[16];
+        var read = await stream.ReadAsync(buffer).AsTask().WaitAsync(TimeSpan.FromSeconds(2));
+        return Encoding.ASCII.GetString(buffer, 0, read).StartsWith("+PONG", StringComparison.Ordinal);
+    }
+
+    internal static string? FindOnPath(string name) =>
+        (Environment.GetEnvironmentVariable("PATH") ?? "")
+            .Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries)
+            .Append("/usr/sbin").Append("/usr/bin")
+            .Select(dir => Path.Combine(dir, name))
+            .FirstOrDefault(File.Exists);
+}
+
+[CollectionDefinition(Name)]
+public sealed class RedisServerGroup : ICollectionFixture<RedisServer>
+{
+    public const string Name = "redis";
+}
