@@ -93,7 +93,7 @@ public static class SseChatApplication
             ? Task.CompletedTask
             : ErrorResponses.WriteAsync(context.HttpContext, context.HttpContext.Response.StatusCode,
                 ErrorResponses.MessageFor(context.HttpContext.Response.StatusCode, context.HttpContext)));
-        app.Use(RejectOversizedBodies);
+        app.Use(GuardRequestBodies);
 
         app.UseRouting();
         app.MapStaticAssets();
@@ -105,19 +105,40 @@ public static class SseChatApplication
     }
 
     /// <summary>
-    /// A body announced larger than the limit is refused before anything reads it. (Kestrel enforces the same
-    /// limit on bodies without a length; its exception becomes a 413 in the exception handler.)
+    /// Reads a posted form before anything else does, so that a body over the limit (announced or chunked) or a
+    /// malformed form is answered 413/400 with a readable message. Left to the antiforgery check, a form it cannot
+    /// read would be reported as a stale form instead.
     /// </summary>
-    private static Task RejectOversizedBodies(HttpContext context, RequestDelegate next)
+    private static async Task GuardRequestBodies(HttpContext context, RequestDelegate next)
     {
         var limit = context.RequestServices.GetRequiredService<IOptions<ChatOptions>>().Value.MaxRequestBodyBytes;
         if (context.Request.ContentLength > limit)
         {
-            return ErrorResponses.WriteAsync(context, StatusCodes.Status413PayloadTooLarge,
-                ErrorResponses.MessageFor(StatusCodes.Status413PayloadTooLarge, context));
+            await ErrorResponses.WriteAsync(context, StatusCodes.Status413PayloadTooLarge,
+                ErrorResponses.MessageFor(StatusCodes.Status413PayloadTooLarge, context)).ConfigureAwait(false);
+            return;
         }
 
-        return next(context);
+        if (HttpMethods.IsPost(context.Request.Method) && context.Request.HasFormContentType)
+        {
+            try
+            {
+                await context.Request.ReadFormAsync(context.RequestAborted).ConfigureAwait(false);
+            }
+            catch (Microsoft.AspNetCore.Http.BadHttpRequestException ex)
+            {
+                await ErrorResponses.WriteAsync(context, ex.StatusCode, ErrorResponses.MessageFor(ex.StatusCode, context)).ConfigureAwait(false);
+                return;
+            }
+            catch (InvalidDataException)
+            {
+                await ErrorResponses.WriteAsync(context, StatusCodes.Status400BadRequest,
+                    "The form could not be read (too many or malformed fields). Reload the page and try again.").ConfigureAwait(false);
+                return;
+            }
+        }
+
+        await next(context).ConfigureAwait(false);
     }
 
     private static void LogWhereToOpen(WebApplication app)
