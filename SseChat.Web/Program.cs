@@ -2,10 +2,7 @@ using SseChat.Web.Hosting;
 
 var builder = WebApplication.CreateBuilder(args);
 builder.AddSseChat();
-
-var app = builder.Build();
-app.MapSseChat();
-app.Run();
+return await builder.RunSseChatAsync();
 
 /// <summary>The entry point, visible to WebApplicationFactory in the tests.</summary>
 public partial class Program;

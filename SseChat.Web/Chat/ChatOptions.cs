@@ -11,30 +11,30 @@ public sealed class ChatOptions
     public const string Lobby = "lobby";
 
     /// <summary>How many recent messages a freshly opened page shows.</summary>
-    [Range(0, 1000)]
+    [Range(0, 1000, ErrorMessage = "Chat:HistorySize must be between {1} and {2}.")]
     public int HistorySize { get; set; } = 50;
 
     /// <summary>How many messages each room's log keeps (approximately: Redis trims in whole nodes).</summary>
-    [Range(100, 10_000_000)]
+    [Range(100, 10_000_000, ErrorMessage = "Chat:LogMaxLength must be between {1} and {2}.")]
     public int LogMaxLength { get; set; } = 10_000;
 
     /// <summary>How often an idle SSE stream gets a <c>ping</c> event, so proxies and clients see it alive.</summary>
-    [Range(typeof(TimeSpan), "00:00:00.050", "00:05:00")]
+    [Range(typeof(TimeSpan), "00:00:00.050", "00:05:00", ErrorMessage = "Chat:HeartbeatInterval must be between {1} and {2}.")]
     public TimeSpan HeartbeatInterval { get; set; } = TimeSpan.FromSeconds(15);
 
     /// <summary>The <c>retry:</c> hint sent to SSE clients: how long to wait before reconnecting.</summary>
-    [Range(typeof(TimeSpan), "00:00:00.100", "00:01:00")]
+    [Range(typeof(TimeSpan), "00:00:00.100", "00:01:00", ErrorMessage = "Chat:ReconnectDelay must be between {1} and {2}.")]
     public TimeSpan ReconnectDelay { get; set; } = TimeSpan.FromSeconds(2);
 
     /// <summary>Frames one SSE stream may have waiting; a client further behind is disconnected (it resumes on reconnect).</summary>
-    [Range(16, 1_000_000)]
+    [Range(16, 1_000_000, ErrorMessage = "Chat:StreamQueueCapacity must be between {1} and {2}.")]
     public int StreamQueueCapacity { get; set; } = 1024;
 
     /// <summary>The largest request body accepted on a POST, in bytes.</summary>
-    [Range(1024, 1024 * 1024)]
+    [Range(1024, 1024 * 1024, ErrorMessage = "Chat:MaxRequestBodyBytes must be between {1} and {2}.")]
     public int MaxRequestBodyBytes { get; set; } = 32 * 1024;
 
     /// <summary>How long a client message id is remembered to recognise a repeated POST.</summary>
-    [Range(typeof(TimeSpan), "00:00:01", "1.00:00:00")]
+    [Range(typeof(TimeSpan), "00:00:01", "1.00:00:00", ErrorMessage = "Chat:DuplicateWindow must be between {1} and {2}.")]
     public TimeSpan DuplicateWindow { get; set; } = TimeSpan.FromMinutes(10);
 }

@@ -141,6 +141,27 @@ public static class SseChatApplication
         await next(context).ConfigureAwait(false);
     }
 
+    /// <summary>
+    /// Builds, maps and runs the app. A malformed setting stops it at once with one line that names the setting
+    /// (exit code 2) instead of a stack trace.
+    /// </summary>
+    public static async Task<int> RunSseChatAsync(this WebApplicationBuilder builder)
+    {
+        try
+        {
+            var app = builder.Build();
+            app.MapSseChat();
+            await app.RunAsync().ConfigureAwait(false);
+            return 0;
+        }
+        catch (Exception ex) when (ex is OptionsValidationException
+            || (ex is InvalidOperationException && ex.Message.StartsWith("Failed to convert configuration value", StringComparison.Ordinal)))
+        {
+            await Console.Error.WriteLineAsync($"SseChat cannot start: invalid configuration. {ex.Message}").ConfigureAwait(false);
+            return 2;
+        }
+    }
+
     private static void LogWhereToOpen(WebApplication app)
     {
         var redis = app.Services.GetRequiredService<IOptions<RedisOptions>>().Value;

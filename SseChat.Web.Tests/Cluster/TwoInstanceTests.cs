@@ -1,0 +1,120 @@
+using System.Net;
+using SseChat.Web.Tests.Infrastructure;
+
+namespace SseChat.Web.Tests.Cluster;
+
+/// <summary>
+/// Two real SseChat processes sharing one real redis-server, each with its own HOME (so its own default key
+/// store): what works here works across hosts behind a round-robin balancer with no sticky sessions.
+/// </summary>
+[Collection(RedisServerGroup.Name)]
+public sealed class TwoInstanceTests(RedisServer redis) : IAsyncLifetime
+{
+    private AppProcess _a = null!;
+    private AppProcess _b = null!;
+
+    public async Task InitializeAsync()
+    {
+        // A key prefix per test class keeps its rooms and keys apart from other tests on the same server.
+        var settings = new Dictionary<string, string?>
+        {
+            ["Redis__Configuration"] = redis.Configuration,
+            ["Redis__KeyPrefix"] = "t" + Guid.NewGuid().ToString("N")[..8],
+        };
+        var starting = new[] { AppProcess.StartAsync(settings), AppProcess.StartAsync(settings) };
+        try
+        {
+            var started = await Task.WhenAll(starting);
+            (_a, _b) = (started[0], started[1]);
+        }
+        catch
+        {
+            foreach (var t in starting.Where(t => t.IsCompletedSuccessfully))
+            {
+                await t.Result.DisposeAsync();
+            }
+
+            throw;
+        }
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _a.DisposeAsync();
+        await _b.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task A_form_from_A_posts_to_B_and_streams_on_both_receive_the_message()
+    {
+        using var browser = new ChatBrowser();
+        await using var onA = await SseClient.ConnectAsync(browser.Client(_a.BaseAddress));
+        await using var onB = await SseClient.ConnectAsync(browser.Client(_b.BaseAddress));
+        await onA.WaitForAsync(e => e.EventType == "ping", "stream on A open");
+        await onB.WaitForAsync(e => e.EventType == "ping", "stream on B open");
+
+        var page = await browser.GetPageAsync(_a.BaseAddress);
+        using var response = await browser.PostMessageAsync(_b.BaseAddress, page, "from A's form, posted to B");
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var seenOnA = await onA.WaitForMessageAsync("from A&#x27;s form, posted to B");
+        var seenOnB = await onB.WaitForMessageAsync("from A&#x27;s form, posted to B");
+        Assert.Matches(@"^\d+-\d+$", seenOnA.Id);
+        Assert.Equal(seenOnA.Id, seenOnB.Id);
+        Assert.Equal(seenOnA.Data, seenOnB.Data);
+
+        // The room log is shared too: B's page shows what was posted to B from A's form, and so does A's.
+        foreach (var instance in new[] { _a, _b })
+        {
+            var reloaded = await browser.GetPageAsync(instance.BaseAddress);
+            Assert.Contains(reloaded.Document.QuerySelectorAll("#messages .text"), t => t.TextContent == "from A's form, posted to B");
+        }
+    }
+
+    [Fact]
+    public async Task A_plain_post_to_the_other_instance_also_validates()
+    {
+        using var browser = new ChatBrowser();
+        var page = await browser.GetPageAsync(_b.BaseAddress);
+
+        using var response = await browser.PostMessageAsync(_a.BaseAddress, page, "plain, across", htmx: false);
+
+        Assert.Equal(HttpStatusCode.SeeOther, response.StatusCode);
+    }
+
+    [Fact]
+    public async Task Join_and_leave_notices_cross_instances()
+    {
+        using var watcherBrowser = new ChatBrowser();
+        await using var watcher = await SseClient.ConnectAsync(watcherBrowser.Client(_a.BaseAddress));
+        await watcher.WaitForAsync(e => e.Kind == "user-joined", "own join notice");
+
+        using var visitorBrowser = new ChatBrowser();
+        visitorBrowser.Cookies.Add(_b.BaseAddress, new Cookie("ssechat-nick", "visitor-on-B"));
+        var visitor = await SseClient.ConnectAsync(visitorBrowser.Client(_b.BaseAddress));
+
+        await watcher.WaitForAsync(e => e.Kind == "user-joined" && e.Data.Contains("visitor-on-B", StringComparison.Ordinal), "visitor-on-B joined, seen on A");
+        await visitor.DisposeAsync();
+        await watcher.WaitForAsync(e => e.Kind == "user-left" && e.Data.Contains("visitor-on-B", StringComparison.Ordinal), "visitor-on-B left, seen on A");
+    }
+
+    [Fact]
+    public async Task The_same_client_message_id_posted_to_both_instances_is_one_message()
+    {
+        using var browser = new ChatBrowser();
+        await using var stream = await SseClient.ConnectAsync(browser.Client(_a.BaseAddress));
+        await stream.WaitForAsync(e => e.EventType == "ping", "stream open");
+        var page = await browser.GetPageAsync(_a.BaseAddress);
+
+        using var first = await browser.PostMessageAsync(_a.BaseAddress, page, "double click");
+        using var second = await browser.PostMessageAsync(_b.BaseAddress, page, "double click");
+        using var marker = await browser.PostMessageAsync(_b.BaseAddress, page, "after the double click", cmid: ClientId());
+
+        Assert.Equal(HttpStatusCode.OK, first.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, second.StatusCode);
+        await stream.WaitForMessageAsync("after the double click");
+        Assert.Single(stream.Seen, e => e.Kind == "message" && e.Data.Contains(">double click<", StringComparison.Ordinal));
+    }
+
+    private static string ClientId() => Guid.NewGuid().ToString("N");
+}

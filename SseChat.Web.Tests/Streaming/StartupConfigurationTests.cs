@@ -1,0 +1,23 @@
+using SseChat.Web.Tests.Infrastructure;
+
+namespace SseChat.Web.Tests.Streaming;
+
+/// <summary>Bad configuration stops the process at start, with a message that names the setting.</summary>
+public sealed class StartupConfigurationTests
+{
+    [Theory]
+    [InlineData("Redis__Configuration", "=,,nonsense=1", "Redis:Configuration")]
+    [InlineData("Chat__HeartbeatInterval", "not-a-timespan", "Chat:HeartbeatInterval")]
+    [InlineData("Chat__HeartbeatInterval", "01:00:00", "Chat:HeartbeatInterval")]
+    [InlineData("Chat__StreamQueueCapacity", "0", "Chat:StreamQueueCapacity")]
+    [InlineData("Redis__KeyPrefix", "has space", "Redis:KeyPrefix")]
+    public async Task A_malformed_setting_stops_the_app_with_a_message_naming_it(string variable, string value, string named)
+    {
+        var (exitCode, output) = await AppProcess.RunToExitAsync(new Dictionary<string, string?> { [variable] = value }, TimeSpan.FromSeconds(30));
+
+        Assert.Equal(2, exitCode);
+        Assert.Contains($"SseChat cannot start: invalid configuration.", output, StringComparison.Ordinal);
+        Assert.Contains(named, output, StringComparison.Ordinal);
+        Assert.DoesNotContain("Unhandled exception", output, StringComparison.Ordinal);
+    }
+}

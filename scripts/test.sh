@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# The whole test suite, one command: installs what the tests need when it is missing, then runs dotnet test.
+#   scripts/test.sh                      # everything
+#   scripts/test.sh --filter Cluster     # extra arguments go to dotnet test
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# Integration tests start their own redis-server on a free loopback port; they need the binary.
+missing=()
+command -v redis-server >/dev/null 2>&1 || [ -x /usr/bin/redis-server ] || missing+=(redis-server)
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "test.sh: installing ${missing[*]} from apt" >&2
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+export DOTNET_NOLOGO=1 DOTNET_CLI_TELEMETRY_OPTOUT=1
+dotnet test SseChat.sln -c Release \
+  --logger "trx;LogFileName=results.trx" --results-directory TestResults "$@"
