@@ -10,15 +10,21 @@ namespace SseChat.Web.Tests.Infrastructure;
 /// </summary>
 public sealed class RedisServer : IAsyncLifetime
 {
-    private Process? _process;
     private readonly string _dir = Directory.CreateTempSubdirectory("ssechat-redis-").FullName;
+    private Process? _process;
+
+    /// <summary>Keep an AOF in the temp folder, so the data survives <see cref="StopAsync"/> and a new start.</summary>
+    public bool AppendOnly { get; init; }
 
     public int Port { get; } = Ports.FreeLoopbackPort();
 
     /// <summary>A StackExchange.Redis configuration string for this server.</summary>
     public string Configuration => $"127.0.0.1:{Port}";
 
-    public async Task InitializeAsync()
+    public Task InitializeAsync() => StartAsync();
+
+    /// <summary>Starts redis-server (again, after <see cref="StopAsync"/>: same port, same folder) and waits for PING.</summary>
+    public async Task StartAsync()
     {
         var exe = FindOnPath("redis-server")
             ?? throw new InvalidOperationException("redis-server is not installed. Run scripts/test.sh (it installs it with apt) or `apt-get install redis-server`.");
@@ -28,7 +34,11 @@ public sealed class RedisServer : IAsyncLifetime
             RedirectStandardError = true,
             WorkingDirectory = _dir,
         };
-        foreach (var arg in new[] { "--port", Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", _dir, "--daemonize", "no" })
+        foreach (var arg in new[]
+        {
+            "--port", Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--bind", "127.0.0.1",
+            "--save", "", "--appendonly", AppendOnly ? "yes" : "no", "--dir", _dir, "--daemonize", "no",
+        })
         {
             start.ArgumentList.Add(arg);
         }
@@ -39,6 +49,36 @@ public sealed class RedisServer : IAsyncLifetime
         _process.BeginOutputReadLine();
         _process.BeginErrorReadLine();
         await Wait.UntilAsync(PingAsync, TimeSpan.FromSeconds(15), $"redis-server on port {Port} to answer PING");
+    }
+
+    /// <summary>Stops the server the way an operator would (SHUTDOWN: the AOF is flushed) and waits until it has exited.</summary>
+    public async Task StopAsync()
+    {
+        if (_process is null || _process.HasExited)
+        {
+            return;
+        }
+
+        using (var client = new TcpClient())
+        {
+            await client.ConnectAsync("127.0.0.1", Port);
+            await client.GetStream().WriteAsync("SHUTDOWN\r\n"u8.ToArray());
+        }
+
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(15));
+        await _process.WaitForExitAsync(cts.Token);
+    }
+
+    /// <summary>Sends one command (inline form) and returns the raw reply; for tests that look inside Redis.</summary>
+    public async Task<string> CommandAsync(string inline)
+    {
+        using var client = new TcpClient();
+        await client.ConnectAsync("127.0.0.1", Port);
+        var stream = client.GetStream();
+        await stream.WriteAsync(Encoding.UTF8.GetBytes(inline + "\r\n"));
+        var buffer = new byte[64 * 1024];
+        var read = await stream.ReadAsync(buffer).AsTask().WaitAsync(TimeSpan.FromSeconds(5));
+        return Encoding.UTF8.GetString(buffer, 0, read);
     }
 
     public Task DisposeAsync()

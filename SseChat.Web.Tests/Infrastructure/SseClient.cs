@@ -93,6 +93,15 @@ public sealed class SseClient : IAsyncDisposable
         }
     }
 
+    /// <summary>Waits until what was received so far satisfies a condition (checked after every event); fails after the timeout.</summary>
+    public async Task WaitUntilAsync(Func<IReadOnlyList<SseEvent>, bool> condition, string what, TimeSpan? timeout = null)
+    {
+        await WaitForAsync(_ => condition(Seen), what, timeout);
+    }
+
+    /// <summary>The chat messages received so far, in order.</summary>
+    public IReadOnlyList<SseEvent> Messages => Seen.Where(e => e.Kind == "message").ToArray();
+
     public Task<SseEvent> WaitForMessageAsync(string text, TimeSpan? timeout = null) =>
         WaitForAsync(e => e.Kind == "message" && e.Data.Contains(text, StringComparison.Ordinal), $"message containing {text}", timeout);
 

@@ -35,7 +35,11 @@ public sealed class ChatPageTests : IDisposable
         Assert.Matches("^[0-9a-f]{32}$", page.ClientMessageId);
 
         var list = page.Document.QuerySelector("#messages")!;
-        Assert.Equal("/events", list.GetAttribute("hx-sse:connect"));
+        Assert.Equal("/events?lastEventId=0-0", list.GetAttribute("hx-sse:connect")); // an empty log: from its start
+        var history = list.ParentElement!;
+        Assert.Equal("/history", history.GetAttribute("hx-get"));
+        Assert.Equal("reset from:#messages", history.GetAttribute("hx-trigger"));
+        Assert.Equal("#messages", history.GetAttribute("hx-target"));
         Assert.Equal("beforeend", list.GetAttribute("hx-swap"));
         Assert.Equal("polite", list.GetAttribute("aria-live"));
 
@@ -82,6 +86,8 @@ public sealed class ChatPageTests : IDisposable
         Assert.Empty(reloaded.Document.QuerySelectorAll("#messages b"));
         Assert.Equal(reloaded.Document.QuerySelector<IHtmlInputElement>("#nick-input")!.Value, item.QuerySelector(".nick")!.TextContent);
         Assert.Matches(@"^\d+-\d+$", item.GetAttribute("data-id")!);
+        // The stream resumes after the last message the page shows, so nothing posted in between is missed.
+        Assert.Equal($"/events?lastEventId={item.GetAttribute("data-id")}", reloaded.Document.QuerySelector("#messages")!.GetAttribute("hx-sse:connect"));
     }
 
     [Fact]
@@ -110,6 +116,12 @@ public sealed class ChatPageTests : IDisposable
 
         var reloaded = await _browser.GetPageAsync(app.BaseAddress);
         Assert.Equal(["n3", "n4", "n5"], reloaded.Document.QuerySelectorAll("#messages .text").Select(t => t.TextContent));
+
+        using var history = await _browser.Client(app.BaseAddress).GetAsync("/history");
+        var body = await history.Content.ReadAsStringAsync();
+        var items = await ChatBrowser.Parse($"<ol>{body}</ol>");
+        Assert.Equal(["n3", "n4", "n5"], items.QuerySelectorAll("li .text").Select(t => t.TextContent));
+        Assert.DoesNotContain("<head", body, StringComparison.OrdinalIgnoreCase); // list items only, no layout
     }
 
     [Theory]

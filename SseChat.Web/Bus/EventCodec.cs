@@ -27,18 +27,25 @@ internal static class EventCodec
         return new ChatEvent((ChatEventKind)w.K, w.R, w.N, w.T, DateTimeOffset.FromUnixTimeMilliseconds(w.Ts), id, w.C);
     }
 
-    /// <summary>Splits a pub/sub payload "{id}\n{json}" into its id (null when empty) and the JSON.</summary>
-    public static ChatEvent DeserializeChannelPayload(string payload)
+    /// <summary>
+    /// Splits a pub/sub payload "{id}\n{seq}\n{json}" into the event (with its log id) and the room sequence number
+    /// the append script gave it; presence notices have neither ("\n\n{json}", sequence 0).
+    /// </summary>
+    public static (ChatEvent Event, long Sequence) DeserializeChannelPayload(string payload)
     {
-        var nl = payload.IndexOf('\n', StringComparison.Ordinal);
-        if (nl < 0)
+        var first = payload.IndexOf('\n', StringComparison.Ordinal);
+        var second = first < 0 ? -1 : payload.IndexOf('\n', first + 1);
+        if (second < 0)
         {
-            throw new JsonException("Channel payload has no id separator.");
+            throw new JsonException("Channel payload lacks its id and sequence lines.");
         }
 
-        var id = nl == 0 ? null : payload[..nl];
-        return Deserialize(payload[(nl + 1)..], id);
+        var id = first == 0 ? null : payload[..first];
+        var sequence = second == first + 1 ? 0 : long.Parse(payload.AsSpan(first + 1, second - first - 1), System.Globalization.CultureInfo.InvariantCulture);
+        return (Deserialize(payload[(second + 1)..], id), sequence);
     }
+
+    public static string NoticePayload(ChatEvent notice) => "\n\n" + Serialize(notice);
 }
 
 internal sealed record WireEvent(

@@ -23,11 +23,21 @@ public interface IChatBus
     Task<IReadOnlyList<ChatEvent>> ReadRecentAsync(string room, int count, CancellationToken cancellationToken);
 
     /// <summary>
+    /// At most <paramref name="maxCount"/> messages logged after <paramref name="after"/>, oldest first (for resume).
+    /// <see cref="LogRead.Truncated"/> says that messages after that id were already trimmed from the log.
+    /// </summary>
+    Task<LogRead> ReadAfterAsync(string room, LogId after, int maxCount, CancellationToken cancellationToken);
+
+    /// <summary>
     /// Starts this instance's single subscription to a room. The handler is called for every event, one at a time,
     /// in publish order; it must not throw and should not block.
     /// </summary>
     Task<IAsyncDisposable> SubscribeAsync(string room, Func<ChatEvent, ValueTask> handler, CancellationToken cancellationToken);
 }
+
+/// <param name="Events">The messages found, oldest first.</param>
+/// <param name="Truncated">True when the log no longer holds every message after the requested id.</param>
+public sealed record LogRead(IReadOnlyList<ChatEvent> Events, bool Truncated);
 
 /// <summary>The bus could not take the event; the caller tells its user "not sent, try again".</summary>
 public sealed class BusUnavailableException : Exception

@@ -30,6 +30,9 @@ internal sealed partial class InProcessChatBus(IOptions<ChatOptions> options, Ti
     public Task<IReadOnlyList<ChatEvent>> ReadRecentAsync(string room, int count, CancellationToken cancellationToken) =>
         Task.FromResult<IReadOnlyList<ChatEvent>>(GetRoom(room).Recent(count));
 
+    public Task<LogRead> ReadAfterAsync(string room, LogId after, int maxCount, CancellationToken cancellationToken) =>
+        Task.FromResult(GetRoom(room).After(after, maxCount));
+
     public Task<IAsyncDisposable> SubscribeAsync(string room, Func<ChatEvent, ValueTask> handler, CancellationToken cancellationToken) =>
         Task.FromResult(GetRoom(room).Subscribe(handler));
 
@@ -58,6 +61,7 @@ internal sealed partial class InProcessChatBus(IOptions<ChatOptions> options, Ti
         private readonly Channel<ChatEvent> _dispatch = Channel.CreateUnbounded<ChatEvent>(new UnboundedChannelOptions { SingleReader = true });
         private ImmutableArray<Func<ChatEvent, ValueTask>> _handlers = [];
         private LogId _last;
+        private LogId _maxTrimmed;
         private readonly Task _pump;
 
         public Room(string name, InProcessChatBus bus)
@@ -83,6 +87,7 @@ internal sealed partial class InProcessChatBus(IOptions<ChatOptions> options, Ti
                 _log.AddLast(logged);
                 while (_log.Count > options.LogMaxLength)
                 {
+                    _maxTrimmed = LogId.ParseOrDefault(_log.First!.Value.Id);
                     _log.RemoveFirst();
                 }
 
@@ -111,6 +116,27 @@ internal sealed partial class InProcessChatBus(IOptions<ChatOptions> options, Ti
             lock (_gate)
             {
                 return _log.Skip(Math.Max(0, _log.Count - count)).ToArray();
+            }
+        }
+
+        public LogRead After(LogId after, int maxCount)
+        {
+            lock (_gate)
+            {
+                var events = new List<ChatEvent>();
+                // Walk back from the newest: a resume point is nearly always close to the end.
+                for (var node = _log.Last; node is not null; node = node.Previous)
+                {
+                    if (LogId.ParseOrDefault(node.Value.Id) <= after)
+                    {
+                        break;
+                    }
+
+                    events.Add(node.Value);
+                }
+
+                events.Reverse();
+                return new LogRead(events.Count > maxCount ? events[..maxCount] : events, _maxTrimmed > after);
             }
         }
 

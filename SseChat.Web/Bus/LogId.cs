@@ -25,6 +25,9 @@ public readonly record struct LogId(long Milliseconds, long Sequence) : ICompara
 
     public override string ToString() => string.Create(CultureInfo.InvariantCulture, $"{Milliseconds}-{Sequence}");
 
+    /// <summary>The id of an entry this app wrote itself; default (0-0) for anything else.</summary>
+    public static LogId ParseOrDefault(string? s) => TryParse(s, out var id) ? id : default;
+
     public static bool TryParse([NotNullWhen(true)] string? s, out LogId id)
     {
         id = default;

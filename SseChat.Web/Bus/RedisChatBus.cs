@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using Microsoft.Extensions.Options;
 using Polly;
 using Polly.Registry;
@@ -9,38 +10,67 @@ namespace SseChat.Web.Bus;
 /// <summary>
 /// Scale-out bus. A message is appended to the room's capped Redis Stream and published on the room's channel
 /// by one Lua script, so log order and delivery order agree and the stream id is the SSE id on every instance.
-/// Each instance holds one subscription per room and fans it out locally.
+/// Each instance holds one subscription per room (<see cref="RedisRoomSubscription"/>), which fills any gap in
+/// what pub/sub delivered from the log.
 /// </summary>
-internal sealed partial class RedisChatBus : IChatBus
+internal sealed partial class RedisChatBus : IChatBus, IAsyncDisposable
 {
-    // KEYS: log stream, client-message-id key. A repeated client id returns the first append's id and publishes nothing.
+    // A repeated client id returns the first append's id and publishes nothing. The sequence number travels with
+    // the message (and is stored with it) so subscribers can tell a gap from a duplicate.
     private static readonly LuaScript AppendAndPublish = LuaScript.Prepare("""
         local existing = redis.call('GET', @clientKey)
         if existing then return {0, existing} end
-        local id = redis.call('XADD', @logKey, 'MAXLEN', '~', @maxLength, '*', 'e', @payload)
+        local seq = redis.call('INCR', @seqKey)
+        local id = redis.call('XADD', @logKey, 'MAXLEN', '~', @maxLength, '*', 'e', @payload, 's', seq)
         redis.call('SET', @clientKey, id, 'EX', @dedupeSeconds)
-        redis.call('PUBLISH', @channel, id .. '\n' .. @payload)
+        redis.call('PUBLISH', @channel, id .. '\n' .. seq .. '\n' .. @payload)
         return {1, id}
+        """);
+
+    // Entries after an id, and where the log's gap starts: once "MAXLEN ~" has trimmed anything (more entries
+    // were added than it holds), a resume point older than its first entry has lost messages. (XINFO's
+    // max-deleted-entry-id counts only XDEL, not trimming.) The one false alarm, a resume point equal to the
+    // newest trimmed entry, costs a history reload, never a message.
+    private static readonly LuaScript ReadAfter = LuaScript.Prepare("""
+        local gapBefore = '0-0'
+        local info = redis.pcall('XINFO', 'STREAM', @logKey)
+        if type(info) == 'table' and info.err == nil then
+            local length, added, first = 0, 0, nil
+            for i = 1, #info, 2 do
+                local key = info[i]
+                if key == 'length' then length = info[i + 1]
+                elseif key == 'entries-added' then added = info[i + 1]
+                elseif key == 'first-entry' and type(info[i + 1]) == 'table' then first = info[i + 1][1] end
+            end
+            if added > length and first then gapBefore = first end
+        end
+        return {gapBefore, redis.call('XRANGE', @logKey, '(' .. @after, '+', 'COUNT', @count)}
         """);
 
     private readonly IConnectionMultiplexer _redis;
     private readonly RedisKeys _keys;
-    private readonly ResiliencePipeline _publish;
+    private readonly ResiliencePipeline _pipeline;
     private readonly IOptions<ChatOptions> _options;
+    private readonly TimeProvider _time;
     private readonly ILogger<RedisChatBus> _logger;
+    private readonly ConcurrentDictionary<RedisRoomSubscription, byte> _subscriptions = new();
 
     public RedisChatBus(
         IConnectionMultiplexer redis,
         RedisKeys keys,
         ResiliencePipelineProvider<string> pipelines,
         IOptions<ChatOptions> options,
+        TimeProvider time,
         ILogger<RedisChatBus> logger)
     {
         _redis = redis;
         _keys = keys;
-        _publish = pipelines.GetPipeline(BusResilience.PublishPipeline);
+        _pipeline = pipelines.GetPipeline(BusResilience.PublishPipeline);
         _options = options;
+        _time = time;
         _logger = logger;
+        _redis.ConnectionFailed += OnConnectionFailed;
+        _redis.ConnectionRestored += OnConnectionRestored;
     }
 
     public async Task<ChatEvent> PublishMessageAsync(ChatEvent message, CancellationToken cancellationToken)
@@ -51,6 +81,7 @@ internal sealed partial class RedisChatBus : IChatBus
         var args = new
         {
             clientKey = _keys.ClientMessage(message.Room, clientId),
+            seqKey = _keys.Sequence(message.Room),
             logKey = _keys.Log(message.Room),
             maxLength = options.LogMaxLength,
             payload,
@@ -76,7 +107,7 @@ internal sealed partial class RedisChatBus : IChatBus
 
     public async Task PublishNoticeAsync(ChatEvent notice, CancellationToken cancellationToken)
     {
-        var payload = "\n" + EventCodec.Serialize(notice);
+        var payload = EventCodec.NoticePayload(notice);
         await RunAsync(
             "publish",
             notice.Room,
@@ -102,13 +133,79 @@ internal sealed partial class RedisChatBus : IChatBus
         var events = new List<ChatEvent>(entries.Length);
         for (var i = entries.Length - 1; i >= 0; i--)
         {
-            if (TryDecode(room, entries[i], out var e))
+            if (TryDecode(room, entries[i].Id!, (string?)entries[i]["e"], out var e))
             {
                 events.Add(e);
             }
         }
 
         return events;
+    }
+
+    public async Task<LogRead> ReadAfterAsync(string room, LogId after, int maxCount, CancellationToken cancellationToken)
+    {
+        var (gapBefore, entries) = await ReadLogAfterAsync(room, after, maxCount, cancellationToken).ConfigureAwait(false);
+        return new LogRead(entries.Select(e => e.Event).ToArray(), after < gapBefore);
+    }
+
+    /// <summary>The log after an id, with each entry's room sequence number; and the id below which the log was trimmed.</summary>
+    internal async Task<(LogId GapBefore, IReadOnlyList<(ChatEvent Event, long Sequence)> Entries)> ReadLogAfterAsync(
+        string room, LogId after, int maxCount, CancellationToken cancellationToken)
+    {
+        var args = new { logKey = _keys.Log(room), after = after.ToString(), count = maxCount };
+        var result = await RunAsync(
+            "read",
+            room,
+            async ct => await ReadAfter.EvaluateAsync(_redis.GetDatabase(), args).WaitAsync(ct).ConfigureAwait(false),
+            cancellationToken).ConfigureAwait(false);
+
+        var parts = (RedisResult[])result!;
+        var gapBefore = LogId.ParseOrDefault((string?)parts[0]);
+        var rows = (RedisResult[])parts[1]!;
+        var entries = new List<(ChatEvent, long)>(rows.Length);
+        foreach (var row in rows)
+        {
+            var pair = (RedisResult[])row!;
+            var id = (string)pair[0]!;
+            var fields = (RedisResult[])pair[1]!;
+            string? payload = null;
+            long sequence = 0;
+            for (var i = 0; i + 1 < fields.Length; i += 2)
+            {
+                switch ((string?)fields[i])
+                {
+                    case "e":
+                        payload = (string?)fields[i + 1];
+                        break;
+                    case "s":
+                        sequence = (long)fields[i + 1];
+                        break;
+                }
+            }
+
+            if (TryDecode(room, id, payload, out var e))
+            {
+                entries.Add((e, sequence));
+            }
+        }
+
+        return (gapBefore, entries);
+    }
+
+    /// <summary>The newest log entry's id and sequence number (default when the log is empty).</summary>
+    internal async Task<(LogId Id, long Sequence)> ReadLatestAsync(string room, CancellationToken cancellationToken)
+    {
+        var entries = await RunAsync(
+            "read",
+            room,
+            async ct => await _redis.GetDatabase().StreamRangeAsync(_keys.Log(room), "-", "+", 1, Order.Descending).WaitAsync(ct).ConfigureAwait(false),
+            cancellationToken).ConfigureAwait(false);
+        if (entries.Length == 0 || !LogId.TryParse(entries[0].Id, out var id))
+        {
+            return default;
+        }
+
+        return (id, (long)entries[0]["s"]);
     }
 
     public async Task<IAsyncDisposable> SubscribeAsync(string room, Func<ChatEvent, ValueTask> handler, CancellationToken cancellationToken)
@@ -124,40 +221,53 @@ internal sealed partial class RedisChatBus : IChatBus
             throw new BusUnavailableException("Could not subscribe to the chat; try again.", ex);
         }
 
-        // The queue form delivers in order, one message at a time (the handler form may run concurrently).
-        queue.OnMessage(async message =>
+        // Where the log stood when the subscription started: anything appended later reaches this instance, by
+        // pub/sub or, if pub/sub missed it, from the log.
+        (LogId Id, long Sequence) start;
+        try
         {
-            ChatEvent e;
-            try
-            {
-                e = EventCodec.DeserializeChannelPayload((string)message.Message!);
-            }
-            catch (System.Text.Json.JsonException ex)
-            {
-                MalformedPayload(room, ex);
-                return;
-            }
+            start = await ReadLatestAsync(room, cancellationToken).ConfigureAwait(false);
+        }
+        catch (BusUnavailableException)
+        {
+            await queue.UnsubscribeAsync().ConfigureAwait(false);
+            throw;
+        }
 
-            try
-            {
-                await handler(e).ConfigureAwait(false);
-            }
-#pragma warning disable CA1031 // a failing handler is logged, never thrown into the subscription loop
-            catch (Exception ex)
-#pragma warning restore CA1031
-            {
-                HandlerFailed(room, ex);
-            }
-        });
-
-        return new Subscription(queue);
+        var subscription = new RedisRoomSubscription(room, queue, handler, this, start, _options.Value.HeartbeatInterval, _time, _logger);
+        _subscriptions.TryAdd(subscription, 0);
+        subscription.Start(() => _subscriptions.TryRemove(subscription, out _));
+        return subscription;
     }
 
-    private bool TryDecode(string room, StreamEntry entry, out ChatEvent e)
+    public async ValueTask DisposeAsync()
+    {
+        _redis.ConnectionFailed -= OnConnectionFailed;
+        _redis.ConnectionRestored -= OnConnectionRestored;
+        foreach (var subscription in _subscriptions.Keys)
+        {
+            await subscription.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    private void OnConnectionFailed(object? sender, ConnectionFailedEventArgs e) =>
+        ConnectionLost(e.ConnectionType, e.EndPoint, e.FailureType, e.Exception);
+
+    private void OnConnectionRestored(object? sender, ConnectionFailedEventArgs e)
+    {
+        ConnectionBack(e.ConnectionType, e.EndPoint);
+        // Pub/sub kept nothing while we were away: every room catches up from the last id it delivered.
+        foreach (var subscription in _subscriptions.Keys)
+        {
+            subscription.RequestCatchUp();
+        }
+    }
+
+    private bool TryDecode(string room, string id, string? payload, out ChatEvent e)
     {
         try
         {
-            e = EventCodec.Deserialize((string)entry["e"]!, entry.Id!);
+            e = EventCodec.Deserialize(payload ?? throw new System.Text.Json.JsonException("Log entry has no payload."), id);
             return true;
         }
         catch (System.Text.Json.JsonException ex)
@@ -172,18 +282,13 @@ internal sealed partial class RedisChatBus : IChatBus
     {
         try
         {
-            return await _publish.ExecuteAsync(action, cancellationToken).ConfigureAwait(false);
+            return await _pipeline.ExecuteAsync(action, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception ex) when (BusResilience.IsUnavailable(ex) && !cancellationToken.IsCancellationRequested)
         {
             BusFailed(operation, room, ex);
-            throw new BusUnavailableException("The chat server could not reach its message store; nothing was sent. Try again.", ex);
+            throw new BusUnavailableException("Not sent: the chat server cannot reach its message store right now. Try again in a moment.", ex);
         }
-    }
-
-    private sealed class Subscription(ChannelMessageQueue queue) : IAsyncDisposable
-    {
-        public async ValueTask DisposeAsync() => await queue.UnsubscribeAsync().ConfigureAwait(false);
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Redis {Operation} for room {Room} failed.")]
@@ -192,9 +297,12 @@ internal sealed partial class RedisChatBus : IChatBus
     [LoggerMessage(Level = LogLevel.Information, Message = "Room {Room}: client message id {ClientMessageId} was sent before as {Id}; not appended again.")]
     private partial void DuplicateIgnored(string room, string clientMessageId, string id);
 
-    [LoggerMessage(Level = LogLevel.Error, Message = "Room {Room}: an event payload could not be decoded and was skipped.")]
+    [LoggerMessage(Level = LogLevel.Error, Message = "Room {Room}: a log entry could not be decoded and was skipped.")]
     private partial void MalformedPayload(string room, Exception exception);
 
-    [LoggerMessage(Level = LogLevel.Error, Message = "Room {Room}: the subscriber failed on an event.")]
-    private partial void HandlerFailed(string room, Exception exception);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Redis {ConnectionType} connection to {EndPoint} lost ({FailureType}).")]
+    private partial void ConnectionLost(ConnectionType connectionType, System.Net.EndPoint? endPoint, ConnectionFailureType failureType, Exception? exception);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Redis {ConnectionType} connection to {EndPoint} restored; rooms catch up from the log.")]
+    private partial void ConnectionBack(ConnectionType connectionType, System.Net.EndPoint? endPoint);
 }

@@ -25,6 +25,9 @@ public sealed class RedisOptions
         // Fail commands at once while disconnected rather than holding them in a backlog and sending them
         // later: a POST must get a definite answer, and the resilience pipeline retries within its bound.
         options.BacklogPolicy = BacklogPolicy.FailFast;
+        // Try to reconnect every half second rather than backing off for up to a minute: the outage the users see
+        // is as long as Redis is away plus this.
+        options.ReconnectRetryPolicy = new LinearRetry(500);
         if (string.IsNullOrEmpty(options.ClientName))
         {
             options.ClientName = "ssechat";

@@ -12,6 +12,9 @@ public sealed class IndexModel(IChatBus bus, FragmentRenderer renderer, IOptions
 
     public bool HistoryUnavailable { get; private set; }
 
+    /// <summary>The id the page's stream resumes after: the last message shown (0-0, everything, for an empty log).</summary>
+    public string ResumeAfter { get; private set; } = "0-0";
+
     public NickForm NickForm { get; private set; } = new(null, null);
 
     public MessageForm MessageForm { get; } = MessageForm.Fresh();
@@ -21,8 +24,9 @@ public sealed class IndexModel(IChatBus bus, FragmentRenderer renderer, IOptions
         NickForm = new NickForm(Nickname.GetOrAssign(HttpContext), null);
         try
         {
-            var recent = await bus.ReadRecentAsync(ChatOptions.Lobby, options.Value.HistorySize, cancellationToken);
-            History = recent.Select(renderer.Render).ToArray();
+            var recent = await bus.ReadRecentAsync(ChatOptions.Lobby, Math.Max(1, options.Value.HistorySize), cancellationToken);
+            History = recent.TakeLast(options.Value.HistorySize).Select(renderer.Render).ToArray();
+            ResumeAfter = recent.Count > 0 ? recent[^1].Id! : "0-0";
         }
         catch (BusUnavailableException)
         {

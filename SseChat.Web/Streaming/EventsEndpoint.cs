@@ -1,3 +1,4 @@
+using System.Buffers;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Options;
 using SseChat.Web.Bus;
@@ -6,16 +7,21 @@ using SseChat.Web.Chat;
 namespace SseChat.Web.Streaming;
 
 /// <summary>
-/// <c>GET /events</c>: the room's live stream. Opening it announces "joined" to the room on every instance,
-/// closing it "left". The response starts at once (headers plus a <c>retry:</c> hint), so clients and
-/// proxies see the stream open before the first message.
+/// <c>GET /events</c>: the room's live stream. A client that says where it stopped (the <c>Last-Event-ID</c>
+/// header, as browsers send it on reconnect, or a <c>lastEventId</c> query parameter) first gets exactly the
+/// messages logged after that id, then live ones, with no gap and no duplicate. Opening the stream announces
+/// "joined" to the room on every instance, closing it "left".
 /// </summary>
 internal static partial class EventsEndpoint
 {
+    public const string ResumeQueryParameter = "lastEventId";
+    private const int ReplayPage = 500;
+
     public static async Task HandleAsync(
         HttpContext context,
         RoomHubs hubs,
         IChatBus bus,
+        FragmentRenderer renderer,
         IOptions<ChatOptions> options,
         TimeProvider time,
         IHostApplicationLifetime lifetime,
@@ -23,19 +29,32 @@ internal static partial class EventsEndpoint
     {
         var settings = options.Value;
         var room = ChatOptions.Lobby;
+        if (!TryGetResumePoint(context.Request, out var resumeAfter))
+        {
+            await RefuseAsync(context, StatusCodes.Status400BadRequest,
+                "Last-Event-ID is not an id this chat gave out (expected e.g. 1764234300000-0).").ConfigureAwait(false);
+            return;
+        }
+
         var nick = Nickname.Read(context.Request) ?? Nickname.NewGuest();
         var hub = hubs.Get(room);
-
+        var connection = new StreamConnection(nick, settings.StreamQueueCapacity);
+        LogRead? replay = null;
         try
         {
             await hub.EnsureSubscribedAsync(context.RequestAborted).ConfigureAwait(false);
+            // Live messages queue up from here on; the replay below covers everything before, and the pump drops
+            // what both have.
+            hub.Add(connection);
+            if (resumeAfter is { } after)
+            {
+                replay = await bus.ReadAfterAsync(room, after, ReplayPage, context.RequestAborted).ConfigureAwait(false);
+            }
         }
         catch (BusUnavailableException ex)
         {
-            context.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
-            context.Response.Headers.RetryAfter = "2";
-            context.Response.ContentType = "text/plain; charset=utf-8";
-            await context.Response.WriteAsync(ex.Message, context.RequestAborted).ConfigureAwait(false);
+            hub.Remove(connection);
+            await RefuseAsync(context, StatusCodes.Status503ServiceUnavailable, ex.Message).ConfigureAwait(false);
             return;
         }
 
@@ -44,32 +63,107 @@ internal static partial class EventsEndpoint
         response.Headers.CacheControl = "no-cache, no-store";
         response.Headers["X-Accel-Buffering"] = "no";
         context.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
-        await response.StartAsync(context.RequestAborted).ConfigureAwait(false);
-
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, lifetime.ApplicationStopping);
-        var connection = new StreamConnection(nick, settings.StreamQueueCapacity);
-        connection.TryEnqueue(await SseFrames.ControlAsync("ping", "", settings.ReconnectDelay).ConfigureAwait(false));
-        hub.Add(connection);
         try
         {
+            await response.StartAsync(stop.Token).ConfigureAwait(false);
+            response.BodyWriter.Write(await SseFrames.ControlAsync("ping", "", settings.ReconnectDelay).ConfigureAwait(false));
+            if (replay is not null)
+            {
+                await ReplayAsync(bus, renderer, connection, response, room, resumeAfter!.Value, replay, stop.Token).ConfigureAwait(false);
+            }
+
+            await response.BodyWriter.FlushAsync(stop.Token).ConfigureAwait(false);
             await AnnounceAsync(bus, logger, new ChatEvent(ChatEventKind.UserJoined, room, nick, "", time.GetUtcNow()), stop.Token).ConfigureAwait(false);
             await connection.PumpAsync(response.BodyWriter, stop.Token).ConfigureAwait(false);
-            if (connection.Overflowed)
-            {
-                // The client is too far behind; it reconnects and resumes from its Last-Event-ID.
-                context.Abort();
-            }
         }
-        catch (OperationCanceledException) when (stop.IsCancellationRequested)
+        catch (OperationCanceledException) when (stop.IsCancellationRequested || connection.Overflowed)
         {
-            // The client went away or the instance is stopping: a normal end of a stream.
+            // The client went away, the instance is stopping, or the client fell too far behind: a normal end.
+        }
+        catch (BusUnavailableException)
+        {
+            // A later replay page failed: end the stream; the client resumes from the last id it got.
         }
         finally
         {
             hub.Remove(connection);
-            // Not tied to the request: it is already over, and the room must still hear that this reader left.
+            if (connection.Overflowed)
+            {
+                SlowClientCut(logger, nick);
+                context.Abort();
+            }
+
+            // Not tied to the request: it is over, and the room must still hear that this reader left.
             await AnnounceAsync(bus, logger, new ChatEvent(ChatEventKind.UserLeft, room, nick, "", time.GetUtcNow()), CancellationToken.None).ConfigureAwait(false);
         }
+    }
+
+    /// <summary>The header wins over the query parameter: it is what the client had when it reconnected.</summary>
+    internal static bool TryGetResumePoint(HttpRequest request, out LogId? after)
+    {
+        after = null;
+        string? raw = request.Headers["Last-Event-ID"];
+        if (string.IsNullOrEmpty(raw))
+        {
+            raw = request.Query[ResumeQueryParameter];
+        }
+
+        if (string.IsNullOrEmpty(raw))
+        {
+            return true;
+        }
+
+        if (!LogId.TryParse(raw, out var id))
+        {
+            return false;
+        }
+
+        after = id;
+        return true;
+    }
+
+    private static async Task ReplayAsync(
+        IChatBus bus, FragmentRenderer renderer, StreamConnection connection, HttpResponse response,
+        string room, LogId after, LogRead first, CancellationToken cancellationToken)
+    {
+        if (first.Truncated)
+        {
+            // Messages after that id were trimmed from the log: the page reloads its history instead.
+            response.BodyWriter.Write(await SseFrames.ControlAsync("reset", "history").ConfigureAwait(false));
+            return;
+        }
+
+        var page = first;
+        var cursor = after;
+        while (true)
+        {
+            foreach (var e in page.Events)
+            {
+                cursor = LogId.ParseOrDefault(e.Id);
+                connection.WriteReplayed(response.BodyWriter, await SseFrames.FragmentAsync(renderer.Render(e), e.Id).ConfigureAwait(false), cursor);
+            }
+
+            await response.BodyWriter.FlushAsync(cancellationToken).ConfigureAwait(false);
+            if (page.Events.Count < ReplayPage)
+            {
+                return;
+            }
+
+            page = await bus.ReadAfterAsync(room, cursor, ReplayPage, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private static async Task RefuseAsync(HttpContext context, int status, string message)
+    {
+        context.Response.StatusCode = status;
+        if (status == StatusCodes.Status503ServiceUnavailable)
+        {
+            context.Response.Headers.RetryAfter = "2";
+        }
+
+        context.Response.ContentType = "text/plain; charset=utf-8";
+        await context.Response.WriteAsync(message, context.RequestAborted).ConfigureAwait(false);
     }
 
     private static async Task AnnounceAsync(IChatBus bus, ILogger logger, ChatEvent notice, CancellationToken cancellationToken)
@@ -87,4 +181,7 @@ internal static partial class EventsEndpoint
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "The {Kind} notice for {Nick} could not be published.")]
     private static partial void NoticeLost(ILogger logger, ChatEventKind kind, string nick, Exception exception);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The stream of {Nick} fell too far behind and was cut off; it resumes on reconnect.")]
+    private static partial void SlowClientCut(ILogger logger, string nick);
 }

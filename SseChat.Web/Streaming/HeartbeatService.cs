@@ -12,7 +12,7 @@ internal sealed class HeartbeatService(RoomHubs hubs, IOptions<ChatOptions> opti
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        var ping = await SseFrames.ControlAsync("ping", "").ConfigureAwait(false);
+        var ping = new Frame(await SseFrames.ControlAsync("ping", "").ConfigureAwait(false), null);
         using var timer = new PeriodicTimer(options.Value.HeartbeatInterval, time);
         while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false))
         {

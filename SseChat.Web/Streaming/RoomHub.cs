@@ -8,7 +8,7 @@ namespace SseChat.Web.Streaming;
 /// This instance's side of one room: the single bus subscription and the streams open here. Each event from the
 /// bus is rendered and encoded once, then its bytes are queued on every stream.
 /// </summary>
-internal sealed partial class RoomHub(string room, IChatBus bus, FragmentRenderer renderer, ILogger logger) : IAsyncDisposable
+internal sealed class RoomHub(string room, IChatBus bus, FragmentRenderer renderer) : IAsyncDisposable
 {
     private readonly SemaphoreSlim _subscribing = new(1, 1);
     private readonly Lock _gate = new();
@@ -54,15 +54,12 @@ internal sealed partial class RoomHub(string room, IChatBus bus, FragmentRendere
         }
     }
 
-    /// <summary>Queues an already encoded frame (e.g. a heartbeat) on every stream of this room.</summary>
-    public void Broadcast(byte[] frame)
+    /// <summary>Queues an already encoded frame (a message, a notice, a heartbeat) on every stream of this room.</summary>
+    public void Broadcast(Frame frame)
     {
         foreach (var connection in _connections)
         {
-            if (!connection.TryEnqueue(frame))
-            {
-                SlowClientDisconnected(Room, connection.Nick);
-            }
+            connection.TryEnqueue(frame);
         }
     }
 
@@ -92,10 +89,7 @@ internal sealed partial class RoomHub(string room, IChatBus bus, FragmentRendere
             return;
         }
 
-        var frame = await SseFrames.FragmentAsync(renderer.Render(e), e.Id).ConfigureAwait(false);
-        Broadcast(frame);
+        var bytes = await SseFrames.FragmentAsync(renderer.Render(e), e.Id).ConfigureAwait(false);
+        Broadcast(new Frame(bytes, e.Id is null ? null : LogId.ParseOrDefault(e.Id)));
     }
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Room {Room}: the stream of {Nick} fell too far behind and was closed; it resumes on reconnect.")]
-    private partial void SlowClientDisconnected(string room, string nick);
 }

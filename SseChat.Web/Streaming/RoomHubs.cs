@@ -5,12 +5,11 @@ using SseChat.Web.Chat;
 namespace SseChat.Web.Streaming;
 
 /// <summary>The rooms this instance has streams for, created on first use.</summary>
-internal sealed class RoomHubs(IChatBus bus, FragmentRenderer renderer, ILoggerFactory loggers) : IAsyncDisposable
+internal sealed class RoomHubs(IChatBus bus, FragmentRenderer renderer) : IAsyncDisposable
 {
     private readonly ConcurrentDictionary<string, RoomHub> _hubs = new(StringComparer.Ordinal);
-    private readonly ILogger _logger = loggers.CreateLogger<RoomHub>();
 
-    public RoomHub Get(string room) => _hubs.GetOrAdd(room, r => new RoomHub(r, bus, renderer, _logger));
+    public RoomHub Get(string room) => _hubs.GetOrAdd(room, r => new RoomHub(r, bus, renderer));
 
     public IEnumerable<RoomHub> All => _hubs.Values;
 

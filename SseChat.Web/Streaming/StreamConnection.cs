@@ -1,22 +1,31 @@
 using System.Buffers;
 using System.IO.Pipelines;
 using System.Threading.Channels;
+using SseChat.Web.Bus;
 
 namespace SseChat.Web.Streaming;
+
+/// <summary>An encoded SSE frame, shared by every stream it is queued on, and the log id of the message it carries.</summary>
+internal readonly record struct Frame(byte[] Bytes, LogId? Id);
 
 /// <summary>
 /// One open SSE stream: a bounded queue of pre-encoded frames and the loop that writes them. The fan-out only
 /// enqueues shared byte arrays (no per-connection rendering or allocation); a client too slow to keep its queue
 /// from filling up is cut off, so it can never slow the room, and resumes from its Last-Event-ID on reconnect.
 /// </summary>
+#pragma warning disable CA1001 // _overflow is deliberately not disposed (see there); it holds no timer or handle
 internal sealed class StreamConnection
+#pragma warning restore CA1001
 {
-    private readonly Channel<byte[]> _queue;
+    private readonly Channel<Frame> _queue;
+    // Never disposed: a fan-out still holding this connection may cancel it after the stream has ended.
+    private readonly CancellationTokenSource _overflow = new();
+    private LogId _lastSent;
 
     public StreamConnection(string nick, int capacity)
     {
         Nick = nick;
-        _queue = Channel.CreateBounded<byte[]>(new BoundedChannelOptions(capacity)
+        _queue = Channel.CreateBounded<Frame>(new BoundedChannelOptions(capacity)
         {
             SingleReader = true,
             SingleWriter = false,
@@ -26,11 +35,11 @@ internal sealed class StreamConnection
 
     public string Nick { get; }
 
-    /// <summary>True once the stream was closed because its queue overflowed.</summary>
-    public bool Overflowed { get; private set; }
+    /// <summary>True once the stream was cut off because its queue overflowed.</summary>
+    public bool Overflowed => _overflow.IsCancellationRequested;
 
-    /// <summary>Queues a frame; on overflow closes the stream instead of blocking the caller.</summary>
-    public bool TryEnqueue(byte[] frame)
+    /// <summary>Queues a frame; on overflow cuts the stream off instead of blocking the caller.</summary>
+    public bool TryEnqueue(Frame frame)
     {
         if (_queue.Writer.TryWrite(frame))
         {
@@ -39,7 +48,8 @@ internal sealed class StreamConnection
 
         if (_queue.Writer.TryComplete())
         {
-            Overflowed = true;
+            // Also abandons a write that is stuck on a client that stopped reading.
+            _overflow.Cancel();
         }
 
         return false;
@@ -48,21 +58,40 @@ internal sealed class StreamConnection
     /// <summary>Ends the stream after what is queued has been written.</summary>
     public void Complete() => _queue.Writer.TryComplete();
 
+    /// <summary>Writes a message this stream is sent outside the queue (a replay) and remembers its id.</summary>
+    public void WriteReplayed(PipeWriter output, byte[] frame, LogId id)
+    {
+        output.Write(frame);
+        _lastSent = id;
+    }
+
     /// <summary>
-    /// Writes queued frames until the stream ends or the client goes away. Frames that are already waiting are
-    /// written together and flushed once.
+    /// Writes queued frames until the stream ends, the client goes away or the queue overflows. Frames already
+    /// waiting are written together and flushed once. A message the replay already sent is skipped.
     /// </summary>
     public async Task PumpAsync(PipeWriter output, CancellationToken cancellationToken)
     {
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _overflow.Token);
+        var token = linked.Token;
         var reader = _queue.Reader;
-        while (await reader.WaitToReadAsync(cancellationToken).ConfigureAwait(false))
+        while (await reader.WaitToReadAsync(token).ConfigureAwait(false))
         {
             while (reader.TryRead(out var frame))
             {
-                output.Write(frame);
+                if (frame.Id is { } id)
+                {
+                    if (id <= _lastSent)
+                    {
+                        continue;
+                    }
+
+                    _lastSent = id;
+                }
+
+                output.Write(frame.Bytes);
             }
 
-            var flush = await output.FlushAsync(cancellationToken).ConfigureAwait(false);
+            var flush = await output.FlushAsync(token).ConfigureAwait(false);
             if (flush.IsCompleted || flush.IsCanceled)
             {
                 return;

@@ -1,0 +1,144 @@
+using System.Net;
+using SseChat.Web.Bus;
+using SseChat.Web.Tests.Infrastructure;
+
+namespace SseChat.Web.Tests.Delivery;
+
+/// <summary>Resume after a disconnect: exactly the messages after the last id, in order, then live; on either bus.</summary>
+[Collection(RedisServerGroup.Name)]
+public sealed class ResumeTests(RedisServer redis)
+{
+    [Theory]
+    [MemberData(nameof(ChatModes.Both), MemberType = typeof(ChatModes))]
+    public Task Reconnecting_with_the_Last_Event_ID_header_gets_exactly_the_missed_messages_then_live_ones(string mode) =>
+        ResumeAsync(mode, (request, id) => request.Headers.Add("Last-Event-ID", id), "/events");
+
+    [Theory]
+    [MemberData(nameof(ChatModes.Both), MemberType = typeof(ChatModes))]
+    public Task Reconnecting_with_the_lastEventId_query_parameter_does_the_same(string mode) =>
+        ResumeAsync(mode, (_, _) => { }, "/events?lastEventId={id}");
+
+    [Fact]
+    public async Task The_header_wins_over_the_query_parameter()
+    {
+        using var app = ChatModes.Create(ChatModes.InProcess, redis);
+        using var browser = new ChatBrowser();
+        var page = await browser.GetPageAsync(app.BaseAddress);
+        await PostAllAsync(browser, app.BaseAddress, page, "h1", "h2", "h3");
+        var ids = await IdsOfAsync(browser, app.BaseAddress, 3);
+
+        await using var stream = await SseClient.ConnectAsync(browser.Client(app.BaseAddress), $"/events?lastEventId={ids[0]}",
+            r => r.Headers.Add("Last-Event-ID", ids[1]));
+        using var live = await browser.PostMessageAsync(app.BaseAddress, page, "h4", cmid: Cmid());
+        await stream.WaitForMessageAsync("h4");
+
+        Assert.Equal(["h3", "h4"], stream.Messages.Select(ChatModes.TextOf));
+    }
+
+    [Theory]
+    [MemberData(nameof(ChatModes.Both), MemberType = typeof(ChatModes))]
+    public async Task A_resume_point_that_left_the_log_gets_a_reset_event_instead_of_a_partial_replay(string mode)
+    {
+        using var app = ChatModes.Create(mode, redis, new() { ["Chat:LogMaxLength"] = "100" });
+        using var browser = new ChatBrowser();
+        var page = await browser.GetPageAsync(app.BaseAddress);
+        await PostAllAsync(browser, app.BaseAddress, page, "the first");
+        var first = (await IdsOfAsync(browser, app.BaseAddress, 1))[0];
+        // Redis trims "MAXLEN ~ 100" in whole nodes of 100 entries: 350 more certainly push the first one out.
+        await PostAllAsync(browser, app.BaseAddress, page, Enumerable.Range(0, 350).Select(i => $"filler {i}").ToArray());
+
+        await using var stream = await SseClient.ConnectAsync(browser.Client(app.BaseAddress), "/events",
+            r => r.Headers.Add("Last-Event-ID", first));
+        var reset = await stream.WaitForAsync(e => e.EventType == "reset", "the reset event");
+        using var live = await browser.PostMessageAsync(app.BaseAddress, page, "after the reset", cmid: Cmid());
+        await stream.WaitForMessageAsync("after the reset");
+
+        Assert.Equal("history", reset.Data);
+        Assert.Equal(["after the reset"], stream.Messages.Select(ChatModes.TextOf)); // no partial replay
+    }
+
+    [Theory]
+    [MemberData(nameof(ChatModes.Both), MemberType = typeof(ChatModes))]
+    public async Task A_resume_while_messages_keep_coming_has_no_gap_and_no_duplicate(string mode)
+    {
+        using var app = ChatModes.Create(mode, redis);
+        using var browser = new ChatBrowser();
+        var page = await browser.GetPageAsync(app.BaseAddress);
+        await using var watcher = await SseClient.ConnectAsync(browser.Client(app.BaseAddress));
+        await watcher.WaitForAsync(e => e.EventType == "ping", "watcher open");
+
+        var texts = Enumerable.Range(0, 300).Select(i => $"flow {i}").ToArray();
+        var posting = PostAllAsync(browser, app.BaseAddress, page, texts);
+        var resumeFrom = await watcher.WaitForMessageAsync("flow 20");
+        // Resume from the middle of the flow while it goes on: replayed and live messages overlap here.
+        await using var resumer = await SseClient.ConnectAsync(browser.Client(app.BaseAddress), "/events",
+            r => r.Headers.Add("Last-Event-ID", resumeFrom.Id));
+        await posting.WaitAsync(TimeSpan.FromSeconds(60));
+        await resumer.WaitForMessageAsync("flow 299", TimeSpan.FromSeconds(30));
+        await watcher.WaitForMessageAsync("flow 299", TimeSpan.FromSeconds(30));
+
+        Assert.Equal(texts[21..], resumer.Messages.Select(ChatModes.TextOf));
+        Assert.Equal(texts, watcher.Messages.Select(ChatModes.TextOf));
+        Assert.Equal(watcher.Messages.Skip(21).Select(e => e.Id), resumer.Messages.Select(e => e.Id));
+    }
+
+    [Theory]
+    [InlineData("garbage")]
+    [InlineData("12-")]
+    [InlineData("<script>")]
+    public async Task A_malformed_resume_id_is_refused_with_400(string id)
+    {
+        using var app = ChatModes.Create(ChatModes.InProcess, redis);
+        using var http = new HttpClient { BaseAddress = app.BaseAddress, Timeout = Wait.Default };
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/events");
+        request.Headers.TryAddWithoutValidation("Last-Event-ID", id);
+
+        using var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Contains("Last-Event-ID", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+    }
+
+    private async Task ResumeAsync(string mode, Action<HttpRequestMessage, string> addHeader, string pathTemplate)
+    {
+        using var app = ChatModes.Create(mode, redis);
+        using var browser = new ChatBrowser();
+        var page = await browser.GetPageAsync(app.BaseAddress);
+        var first = await SseClient.ConnectAsync(browser.Client(app.BaseAddress));
+        await PostAllAsync(browser, app.BaseAddress, page, "seen 1", "seen 2");
+        var lastSeen = await first.WaitForMessageAsync("seen 2");
+        await first.DisposeAsync();
+
+        var missed = Enumerable.Range(1, 7).Select(i => $"missed {i}").ToArray();
+        await PostAllAsync(browser, app.BaseAddress, page, missed);
+        await using var resumed = await SseClient.ConnectAsync(browser.Client(app.BaseAddress),
+            pathTemplate.Replace("{id}", lastSeen.Id, StringComparison.Ordinal), r => addHeader(r, lastSeen.Id!));
+        await resumed.WaitForMessageAsync("missed 7");
+        using var live = await browser.PostMessageAsync(app.BaseAddress, page, "live after resume", cmid: Cmid());
+        await resumed.WaitForMessageAsync("live after resume");
+
+        Assert.Equal([.. missed, "live after resume"], resumed.Messages.Select(ChatModes.TextOf));
+        var ids = resumed.Messages.Select(e => LogId.ParseOrDefault(e.Id)).ToArray();
+        Assert.All(ids.Zip(ids.Skip(1)), pair => Assert.True(pair.First < pair.Second, $"{pair.First} !< {pair.Second}"));
+        Assert.True(ids[0] > LogId.ParseOrDefault(lastSeen.Id));
+    }
+
+    internal static async Task PostAllAsync(ChatBrowser browser, Uri baseAddress, ChatPage page, params string[] texts)
+    {
+        foreach (var text in texts)
+        {
+            using var response = await browser.PostMessageAsync(baseAddress, page, text, cmid: Cmid());
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        }
+    }
+
+    private static async Task<string[]> IdsOfAsync(ChatBrowser browser, Uri baseAddress, int count)
+    {
+        var page = await browser.GetPageAsync(baseAddress);
+        var ids = page.Document.QuerySelectorAll("#messages > li[data-kind=message]").Select(li => li.GetAttribute("data-id")!).ToArray();
+        Assert.Equal(count, ids.Length);
+        return ids;
+    }
+
+    internal static string Cmid() => Guid.NewGuid().ToString("N");
+}
