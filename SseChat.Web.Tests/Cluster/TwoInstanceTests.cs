@@ -10,39 +10,15 @@ namespace SseChat.Web.Tests.Cluster;
 [Collection(RedisServerGroup.Name)]
 public sealed class TwoInstanceTests(RedisServer redis) : IAsyncLifetime
 {
-    private AppProcess _a = null!;
-    private AppProcess _b = null!;
+    private Instances _instances = null!;
 
-    public async Task InitializeAsync()
-    {
-        // A key prefix per test class keeps its rooms and keys apart from other tests on the same server.
-        var settings = new Dictionary<string, string?>
-        {
-            ["Redis__Configuration"] = redis.Configuration,
-            ["Redis__KeyPrefix"] = "t" + Guid.NewGuid().ToString("N")[..8],
-        };
-        var starting = new[] { AppProcess.StartAsync(settings), AppProcess.StartAsync(settings) };
-        try
-        {
-            var started = await Task.WhenAll(starting);
-            (_a, _b) = (started[0], started[1]);
-        }
-        catch
-        {
-            foreach (var t in starting.Where(t => t.IsCompletedSuccessfully))
-            {
-                await t.Result.DisposeAsync();
-            }
+    private AppProcess _a => _instances[0];
 
-            throw;
-        }
-    }
+    private AppProcess _b => _instances[1];
 
-    public async Task DisposeAsync()
-    {
-        await _a.DisposeAsync();
-        await _b.DisposeAsync();
-    }
+    public async Task InitializeAsync() => _instances = await Instances.StartAsync(2, redis.Configuration);
+
+    public async Task DisposeAsync() => await _instances.DisposeAsync();
 
     [Fact]
     public async Task A_form_from_A_posts_to_B_and_streams_on_both_receive_the_message()

@@ -10,10 +10,12 @@ namespace SseChat.Web.Tests.Infrastructure;
 public sealed class ChatAppFactory : WebApplicationFactory<Program>
 {
     private readonly Dictionary<string, string?> _settings;
+    private readonly Action<IWebHostBuilder>? _configure;
 
-    public ChatAppFactory(Dictionary<string, string?>? settings = null)
+    public ChatAppFactory(Dictionary<string, string?>? settings = null, Action<IWebHostBuilder>? configure = null)
     {
         _settings = settings ?? [];
+        _configure = configure;
         UseKestrel(0);
     }
 
@@ -35,5 +37,7 @@ public sealed class ChatAppFactory : WebApplicationFactory<Program>
         {
             builder.UseSetting(key, value);
         }
+
+        _configure?.Invoke(builder);
     }
 }

@@ -1,0 +1,45 @@
+namespace SseChat.Web.Tests.Infrastructure;
+
+/// <summary>Several real SseChat processes sharing one Redis, started together and stopped together.</summary>
+public sealed class Instances : IAsyncDisposable
+{
+    private readonly AppProcess[] _apps;
+
+    private Instances(AppProcess[] apps) => _apps = apps;
+
+    public AppProcess this[int index] => _apps[index];
+
+    public int Count => _apps.Length;
+
+    public static async Task<Instances> StartAsync(int count, string redisConfiguration, Dictionary<string, string?>? extra = null)
+    {
+        // A key prefix per group keeps its rooms and keys apart from other tests on the same server.
+        var settings = new Dictionary<string, string?>(extra ?? [])
+        {
+            ["Redis__Configuration"] = redisConfiguration,
+            ["Redis__KeyPrefix"] = "t" + Guid.NewGuid().ToString("N")[..10],
+        };
+        var starting = Enumerable.Range(0, count).Select(_ => AppProcess.StartAsync(settings)).ToArray();
+        try
+        {
+            return new Instances(await Task.WhenAll(starting));
+        }
+        catch
+        {
+            foreach (var t in starting.Where(t => t.IsCompletedSuccessfully))
+            {
+                await t.Result.DisposeAsync();
+            }
+
+            throw;
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var app in _apps)
+        {
+            await app.DisposeAsync();
+        }
+    }
+}
