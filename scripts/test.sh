@@ -5,9 +5,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# Integration tests start their own redis-server on a free loopback port; they need the binary.
+# Integration tests start their own redis-server on a free loopback port; they need the binary. The cluster tests
+# also run nginx (the balancer, and `nginx -t` on its rendered config) and docker-compose (v1: it validates
+# compose.yaml without a Docker engine).
 missing=()
 command -v redis-server >/dev/null 2>&1 || [ -x /usr/bin/redis-server ] || missing+=(redis-server)
+command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || missing+=(nginx)
+command -v docker-compose >/dev/null 2>&1 || missing+=(docker-compose)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "test.sh: installing ${missing[*]} from apt" >&2
   sudo=""

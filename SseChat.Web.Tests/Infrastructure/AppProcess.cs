@@ -32,8 +32,8 @@ public sealed class AppProcess : IAsyncDisposable
 
     public int ExitCode => _process.ExitCode;
 
-    /// <summary>Starts an instance and waits until it answers HTTP.</summary>
-    public static async Task<AppProcess> StartAsync(IDictionary<string, string?> settings, int? port = null)
+    /// <summary>Starts an instance and waits until it answers HTTP (200 on <paramref name="readyPath"/>).</summary>
+    public static async Task<AppProcess> StartAsync(IDictionary<string, string?> settings, int? port = null, string readyPath = "/")
     {
         var app = Launch(settings, port ?? Ports.FreeLoopbackPort());
         try
@@ -46,7 +46,7 @@ public sealed class AppProcess : IAsyncDisposable
                     throw new InvalidOperationException($"SseChat exited with code {app.ExitCode}:\n{app.Output}");
                 }
 
-                using var response = await http.GetAsync("/");
+                using var response = await http.GetAsync(readyPath);
                 return response.IsSuccessStatusCode;
             }, TimeSpan.FromSeconds(30), $"SseChat on port {app.Port} to serve its page");
             return app;
@@ -121,29 +121,34 @@ public sealed class AppProcess : IAsyncDisposable
     }
 }
 
-/// <summary>Finds SseChat.Web's build output next to this test assembly's (same configuration).</summary>
+/// <summary>Finds SseChat.Web's build output next to this test assembly's (same configuration), and the repository.</summary>
 internal static class WebProjectOutput
 {
+    // Tests run from SseChat.Web.Tests/bin/{Configuration}/{tfm}/.
+    private static readonly DirectoryInfo TestBin = new(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar));
+
+    /// <summary>The build configuration the tests (and so SseChat.Web) were built in.</summary>
+    public static string Configuration => TestBin.Parent!.Name;
+
+    /// <summary>The folder of SseChat.sln: where compose.yaml, deploy/ and scripts/ are.</summary>
+    public static string RepoRoot { get; } = FindRepoRoot();
+
     public static string Dll { get; } = Find();
 
-    private static string Find()
+    private static string FindRepoRoot()
     {
-        // Tests run from SseChat.Web.Tests/bin/{Configuration}/{tfm}/.
-        var testBin = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar));
-        var tfm = testBin.Name;
-        var configuration = testBin.Parent!.Name;
-        var root = testBin;
+        var root = TestBin;
         while (root is not null && !File.Exists(Path.Combine(root.FullName, "SseChat.sln")))
         {
             root = root.Parent;
         }
 
-        if (root is null)
-        {
-            throw new InvalidOperationException($"SseChat.sln not found above {AppContext.BaseDirectory}.");
-        }
+        return root?.FullName ?? throw new InvalidOperationException($"SseChat.sln not found above {AppContext.BaseDirectory}.");
+    }
 
-        var dll = Path.Combine(root.FullName, "SseChat.Web", "bin", configuration, tfm, "SseChat.Web.dll");
+    private static string Find()
+    {
+        var dll = Path.Combine(RepoRoot, "SseChat.Web", "bin", Configuration, TestBin.Name, "SseChat.Web.dll");
         return File.Exists(dll) ? dll : throw new InvalidOperationException($"Build SseChat.Web first: {dll} is missing.");
     }
 }

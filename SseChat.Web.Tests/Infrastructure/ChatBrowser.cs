@@ -5,8 +5,15 @@ using AngleSharp.Html.Dom;
 
 namespace SseChat.Web.Tests.Infrastructure;
 
-/// <summary>The page as AngleSharp parsed it, with what a form post needs from it.</summary>
-public sealed record ChatPage(IDocument Document, string AntiforgeryToken, string ClientMessageId, HttpStatusCode Status);
+/// <summary>The page as AngleSharp parsed it, with what a form post needs from it, and the instance that served it.</summary>
+public sealed record ChatPage(IDocument Document, string AntiforgeryToken, string ClientMessageId, HttpStatusCode Status, string? Instance = null);
+
+public static class ResponseInstance
+{
+    /// <summary>The instance that answered (its X-SseChat-Instance header), or null.</summary>
+    public static string? Instance(this HttpResponseMessage response) =>
+        response.Headers.TryGetValues(SseChat.Web.Hosting.InstanceHeader.HeaderName, out var values) ? values.Single() : null;
+}
 
 /// <summary>
 /// What a browser does with HTTP, without the JavaScript: one cookie jar (cookies ignore ports, so it is shared by
@@ -43,7 +50,7 @@ public sealed class ChatBrowser : IDisposable
         var document = await Parse(html);
         var token = document.QuerySelector<IHtmlInputElement>("#send input[name=__RequestVerificationToken]")?.Value ?? "";
         var cmid = document.QuerySelector<IHtmlInputElement>("#send input[name=cmid]")?.Value ?? "";
-        return new ChatPage(document, token, cmid, response.StatusCode);
+        return new ChatPage(document, token, cmid, response.StatusCode, response.Instance());
     }
 
     public Task<HttpResponseMessage> PostMessageAsync(Uri baseAddress, ChatPage page, string text, bool htmx = true, string? cmid = null) =>

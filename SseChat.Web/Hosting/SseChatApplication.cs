@@ -78,11 +78,13 @@ public static class SseChatApplication
         });
 
         services.AddRazorPages(pages => pages.Conventions.ConfigureFilter(new AntiforgeryFailureFilter()));
+        services.AddSseChatHealthChecks();
         return builder;
     }
 
     public static WebApplication MapSseChat(this WebApplication app)
     {
+        app.UseSseChatInstanceHeader();
         // One handler for every environment: errors are readable and never show a stack trace.
         app.UseExceptionHandler(new ExceptionHandlerOptions
         {
@@ -99,6 +101,7 @@ public static class SseChatApplication
         app.MapStaticAssets();
         app.MapRazorPages().WithStaticAssets();
         app.MapGet("/events", EventsEndpoint.HandleAsync);
+        app.MapSseChatHealthChecks();
 
         app.Lifetime.ApplicationStarted.Register(() => LogWhereToOpen(app));
         return app;

@@ -1,0 +1,98 @@
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using SseChat.Web.Tests.Infrastructure;
+
+namespace SseChat.Web.Tests.Cluster;
+
+/// <summary>
+/// compose.yaml (as Compose reads it) and the Dockerfile, checked without a Docker engine: the shape of the
+/// cluster, and that the balancer runs the very config scripts/cluster.sh runs.
+/// </summary>
+public sealed partial class DeploymentFilesTests
+{
+    private static readonly string[] Instances = ["chat1", "chat2", "chat3"];
+
+    [Fact]
+    public async Task Compose_runs_Redis_with_an_append_only_file_three_instances_and_one_balancer()
+    {
+        var services = (await ComposeFile.LoadAsync()).GetProperty("services");
+
+        Assert.Equal(["chat1", "chat2", "chat3", "lb", "redis"], services.EnumerateObject().Select(s => s.Name).Order());
+
+        var redis = services.GetProperty("redis");
+        var command = Strings(redis.GetProperty("command"));
+        Assert.Equal("yes", command[command.IndexOf("--appendonly") + 1]);
+        Assert.Contains(Strings(redis.GetProperty("volumes")), v => v.EndsWith(":/data", StringComparison.Ordinal) || v.Contains(":/data:", StringComparison.Ordinal));
+        Assert.Equal(["CMD", "redis-cli", "ping"], Strings(redis.GetProperty("healthcheck").GetProperty("test")));
+
+        foreach (var name in Instances)
+        {
+            var chat = services.GetProperty(name);
+            Assert.Equal(WebProjectOutput.RepoRoot, chat.GetProperty("build").GetProperty("context").GetString());
+            Assert.Equal("redis:6379", chat.GetProperty("environment").GetProperty("Redis__Configuration").GetString());
+            Assert.Equal("service_healthy", chat.GetProperty("depends_on").GetProperty("redis").GetProperty("condition").GetString());
+            Assert.Contains("/app/healthcheck.sh", Strings(chat.GetProperty("healthcheck").GetProperty("test")));
+            Assert.False(chat.TryGetProperty("ports", out _), $"{name} publishes a port: all traffic goes through lb");
+        }
+    }
+
+    [Fact]
+    public async Task The_balancer_publishes_one_port_and_renders_the_same_config_as_the_local_cluster()
+    {
+        var lb = (await ComposeFile.LoadAsync()).GetProperty("services").GetProperty("lb");
+
+        var port = Assert.Single(lb.GetProperty("ports").EnumerateArray());
+        Assert.Equal(80, port.GetProperty("target").GetInt32());
+        Assert.Equal(Instances, lb.GetProperty("depends_on").EnumerateObject().Select(d => d.Name).Order());
+        Assert.All(lb.GetProperty("depends_on").EnumerateObject(), d => Assert.Equal("service_healthy", d.Value.GetProperty("condition").GetString()));
+        Assert.Contains(
+            $"{Path.Combine(WebProjectOutput.RepoRoot, NginxConfig.TemplatePath)}:/etc/nginx/templates/default.conf.template:ro",
+            Strings(lb.GetProperty("volumes")));
+
+        // The nginx image substitutes every variable of its environment in the template: the template must refer to
+        // no other (upper-case) ones than the two it is given. nginx's own variables are lower-case.
+        var template = await File.ReadAllTextAsync(Path.Combine(WebProjectOutput.RepoRoot, NginxConfig.TemplatePath));
+        var environment = lb.GetProperty("environment").EnumerateObject().ToDictionary(e => e.Name, e => e.Value.GetString()!);
+        Assert.Equal(environment.Keys.Order(), EnvironmentReference().Matches(template).Select(m => m.Groups[1].Value).Distinct().Order());
+
+        var renderedByImage = EnvironmentReference().Replace(template, m => environment[m.Groups[1].Value]);
+        var renderedLocally = await NginxConfig.RenderAsync(Instances.Select(i => $"{i}:8080"), "80");
+        Assert.Equal(renderedLocally, renderedByImage);
+    }
+
+    [Fact]
+    public async Task The_Dockerfile_publishes_on_the_SDK_and_runs_on_the_runtime_image_as_a_non_root_user_with_a_healthcheck()
+    {
+        var lines = (await File.ReadAllLinesAsync(Path.Combine(WebProjectOutput.RepoRoot, "Dockerfile")))
+            .Where(l => l.Length > 0 && !l.StartsWith('#')).ToArray();
+        var stages = lines.Where(l => l.StartsWith("FROM ", StringComparison.Ordinal)).ToArray();
+        Assert.Equal(2, stages.Length);
+        Assert.StartsWith("FROM mcr.microsoft.com/dotnet/sdk:10.0 AS build", stages[0], StringComparison.Ordinal);
+        Assert.StartsWith("FROM mcr.microsoft.com/dotnet/aspnet:10.0", stages[1], StringComparison.Ordinal);
+        Assert.Contains(lines, l => l.StartsWith("RUN dotnet publish", StringComparison.Ordinal));
+
+        var runtime = lines.SkipWhile(l => l != stages[1]).ToArray();
+        var user = Assert.Single(runtime, l => l.StartsWith("USER ", StringComparison.Ordinal));
+        Assert.DoesNotMatch(@"^USER\s+(root|0)\b", user);
+        Assert.Contains(runtime, l => l.Contains("/app/healthcheck.sh", StringComparison.Ordinal) && l.Contains("/healthz", StringComparison.Ordinal));
+        Assert.Contains("ENTRYPOINT [\"dotnet\", \"SseChat.Web.dll\"]", runtime);
+
+        // The build context is an allow-list (.dockerignore): whatever the Dockerfile copies from it must be on it.
+        var allowed = (await File.ReadAllLinesAsync(Path.Combine(WebProjectOutput.RepoRoot, ".dockerignore")))
+            .Where(l => l.StartsWith('!')).Select(l => l[1..]).ToArray();
+        var copied = lines.Where(l => l.StartsWith("COPY ", StringComparison.Ordinal) && !l.Contains("--from", StringComparison.Ordinal))
+            .Select(l => l.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]).ToArray();
+        Assert.NotEmpty(copied);
+        Assert.All(copied, source =>
+        {
+            Assert.True(File.Exists(Path.Combine(WebProjectOutput.RepoRoot, source)) || Directory.Exists(Path.Combine(WebProjectOutput.RepoRoot, source)), $"{source} is missing");
+            Assert.Contains(allowed, a => source.StartsWith(a, StringComparison.Ordinal));
+        });
+    }
+
+    private static List<string> Strings(JsonElement array) => array.EnumerateArray().Select(e => e.GetString()!).ToList();
+
+    /// <summary>$NAME or ${NAME} with an upper-case NAME, as envsubst reads them.</summary>
+    [GeneratedRegex(@"\$\{?([A-Z_][A-Z0-9_]*)\}?")]
+    private static partial Regex EnvironmentReference();
+}

@@ -1,0 +1,223 @@
+#!/usr/bin/env bash
+# A local SseChat cluster without Docker: redis-server (append-only file), N instances of the published app and
+# nginx doing plain round robin on one port, from the same nginx template as compose.yaml.
+#   scripts/cluster.sh up [N]    publish, start Redis + N instances + nginx, wait until all answer (N: 3)
+#   scripts/cluster.sh status    what runs, and whether each instance is ready
+#   scripts/cluster.sh down      stop what `up` started: the processes recorded in RUN_DIR/pids, nothing else
+# Environment (all optional):
+#   CLUSTER_PORT          the balancer's port (8080)           CLUSTER_REDIS_PORT   Redis's port (6380)
+#   CLUSTER_BASE_PORT     instance i listens on BASE+i-1 (5001) CLUSTER_TIMEOUT     seconds `up` may wait (90)
+#   CLUSTER_RUN_DIR       where everything lives (.run/cluster) CLUSTER_CONFIGURATION  build configuration (Release)
+#   CLUSTER_NO_BUILD=1    publish the existing build output instead of building again
+# Everything listens on 127.0.0.1. Needs dotnet, redis-server and nginx; it installs nothing.
+set -euo pipefail
+
+repo=$(cd "$(dirname "$0")/.." && pwd)
+run_dir=${CLUSTER_RUN_DIR:-$repo/.run/cluster}
+lb_port=${CLUSTER_PORT:-8080}
+redis_port=${CLUSTER_REDIS_PORT:-6380}
+base_port=${CLUSTER_BASE_PORT:-5001}
+timeout=${CLUSTER_TIMEOUT:-90}
+configuration=${CLUSTER_CONFIGURATION:-Release}
+pids="$run_dir/pids"
+logs="$run_dir/logs"
+probe="$repo/deploy/healthcheck.sh"
+
+say() { printf 'cluster: %s\n' "$*"; }
+die() {
+  printf 'cluster: %s\n' "$*" >&2
+  exit 1
+}
+
+# "STATE STARTTIME" of a process, from /proc/PID/stat (fields 3 and 22; the name before them may hold spaces).
+proc_stat() {
+  local stat
+  stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+  read -ra fields <<<"${stat##*) }"
+  echo "${fields[0]} ${fields[19]}"
+}
+
+# True while PID is still the process that was started at STARTTIME (a pid reused by another program is not ours);
+# a zombie has stopped.
+alive() {
+  local stat
+  stat=$(proc_stat "$1") || return 1
+  [ "${stat#* }" = "$2" ] && [ "${stat%% *}" != Z ]
+}
+
+# Starts a command detached from this shell (its own log, no terminal), in DIR, and records
+# "NAME PID STARTTIME PORT" in the pids file: what `down` may stop, and how to recognise it.
+spawn() {
+  local name=$1 port=$2 dir=$3
+  shift 3
+  (cd "$dir" && exec nohup "$@" >"$logs/$name.log" 2>&1 </dev/null) &
+  local pid=$!
+  local stat
+  stat=$(proc_stat "$pid") || die "$name exited at once; see $logs/$name.log"
+  echo "$name $pid ${stat#* } $port" >>"$pids"
+}
+
+# Something listens on 127.0.0.1:PORT.
+listening() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# Waits until "$@" succeeds, checking that every recorded process still runs; fails after the deadline.
+wait_for() {
+  local what=$1 deadline=$2
+  shift 2
+  until "$@"; do
+    while read -r name pid start _; do
+      alive "$pid" "$start" || { tail -n 20 "$logs/$name.log" >&2 || true; die "$name stopped while waiting for $what (log: $logs/$name.log)"; }
+    done <"$pids"
+    [ "$SECONDS" -lt "$deadline" ] || die "timed out after ${timeout}s waiting for $what (logs: $logs)"
+    sleep 0.2
+  done
+}
+
+any_alive() {
+  [ -f "$pids" ] || return 1
+  local name pid start
+  while read -r name pid start _; do
+    alive "$pid" "$start" && return 0
+  done <"$pids"
+  return 1
+}
+
+find_tool() { command -v "$1" 2>/dev/null || { [ -x "/usr/sbin/$1" ] && echo "/usr/sbin/$1"; }; }
+
+up() {
+  local count=${1:-3}
+  [[ $count =~ ^[1-9][0-9]?$ ]] || die "usage: cluster.sh up [N]   (N: 1 to 99 instances)"
+  any_alive && die "already up (scripts/cluster.sh status); stop it first with scripts/cluster.sh down"
+
+  local missing=() dotnet redis_server redis_cli nginx
+  dotnet=$(find_tool dotnet) || missing+=("dotnet (the .NET 10 SDK)")
+  redis_server=$(find_tool redis-server) || missing+=("redis-server (apt-get install redis-server)")
+  redis_cli=$(find_tool redis-cli) || missing+=("redis-cli (apt-get install redis-tools)")
+  nginx=$(find_tool nginx) || missing+=("nginx (apt-get install nginx)")
+  [ ${#missing[@]} -eq 0 ] || die "missing: ${missing[*]}"
+
+  local ports=("$lb_port" "$redis_port") i
+  for ((i = 0; i < count; i++)); do ports+=($((base_port + i))); done
+  for i in "${ports[@]}"; do
+    listening "$i" && die "port $i is in use (set CLUSTER_PORT, CLUSTER_REDIS_PORT or CLUSTER_BASE_PORT)"
+  done
+
+  # The Redis data (append-only file) outlives a down/up; the rest is made anew.
+  local app="$run_dir/app" nginx_dir="$run_dir/nginx"
+  rm -rf "$app" "$nginx_dir" "$logs" "$run_dir/home" "$pids"
+  mkdir -p "$app" "$nginx_dir/logs" "$nginx_dir/tmp" "$logs" "$run_dir/redis"
+  : >"$pids"
+  trap 'say "up failed: stopping what it started"; down >&2' EXIT
+
+  local build=()
+  [ "${CLUSTER_NO_BUILD:-0}" = 1 ] && build=(--no-build)
+  say "publishing SseChat.Web ($configuration) to $app"
+  "$dotnet" publish "$repo/SseChat.Web/SseChat.Web.csproj" -c "$configuration" -o "$app" "${build[@]}" --nologo \
+    >"$logs/publish.log" 2>&1 || { tail -n 30 "$logs/publish.log" >&2; die "dotnet publish failed (log: $logs/publish.log)"; }
+
+  local deadline=$((SECONDS + timeout))
+  spawn redis "$redis_port" "$run_dir/redis" "$redis_server" --port "$redis_port" --bind 127.0.0.1 \
+    --appendonly yes --dir "$run_dir/redis" --daemonize no
+  wait_for "Redis on port $redis_port" "$deadline" eval '[ "$("$redis_cli" -p "$redis_port" ping 2>/dev/null)" = PONG ]'
+
+  local upstreams=() port
+  for ((i = 1; i <= count; i++)); do
+    port=$((base_port + i - 1))
+    upstreams+=("127.0.0.1:$port")
+    mkdir -p "$run_dir/home/chat$i"
+    # Each instance has its own HOME, as a separate host would: only the key ring in Redis is shared.
+    spawn "chat$i" "$port" "$app" env HOME="$run_dir/home/chat$i" ASPNETCORE_ENVIRONMENT=Production \
+      Redis__Configuration="127.0.0.1:$redis_port" Instance__Name="chat$i" \
+      "$dotnet" SseChat.Web.dll --urls "http://127.0.0.1:$port"
+  done
+
+  local conf="$nginx_dir/nginx.conf"
+  "$repo/deploy/nginx/render.sh" --standalone "$(IFS=,; echo "${upstreams[*]}")" "127.0.0.1:$lb_port" >"$conf"
+  local nginx_args=(-p "$nginx_dir/" -c "$conf" -e "$nginx_dir/logs/error.log")
+  "$nginx" -t -q "${nginx_args[@]}" || die "nginx rejected $conf"
+  spawn nginx "$lb_port" "$nginx_dir" "$nginx" "${nginx_args[@]}" -g "daemon off;"
+
+  for ((i = 1; i <= count; i++)); do
+    port=$((base_port + i - 1))
+    wait_for "chat$i to be ready (http://127.0.0.1:$port/readyz)" "$deadline" bash "$probe" /readyz "$port"
+  done
+  wait_for "the balancer (http://127.0.0.1:$lb_port/healthz)" "$deadline" bash "$probe" /healthz "$lb_port"
+  trap - EXIT
+
+  say "up: $count instances on ports $base_port-$((base_port + count - 1)), Redis on $redis_port, logs in $logs"
+  say "open   http://127.0.0.1:$lb_port/"
+  say "watch  curl -N http://127.0.0.1:$lb_port/events"
+  say "stop   scripts/cluster.sh down"
+}
+
+# Stops the recorded processes whose name matches PATTERN: SIGTERM, then SIGKILL for those still running after
+# a grace period. Only a pid with the recorded start time is signalled.
+stop_matching() {
+  local pattern=$1 grace=$2 name pid start signal deadline
+  for signal in TERM KILL; do
+    while read -r name pid start _; do
+      [[ $name == $pattern ]] && alive "$pid" "$start" && kill "-$signal" "$pid" 2>/dev/null || true
+    done <"$pids"
+    deadline=$((SECONDS + grace))
+    while [ "$SECONDS" -lt "$deadline" ]; do
+      local running=0
+      while read -r name pid start _; do
+        [[ $name == $pattern ]] && alive "$pid" "$start" && running=1
+      done <"$pids"
+      [ "$running" = 1 ] || return 0
+      sleep 0.2
+    done
+    [ "$signal" = KILL ] || say "some of $pattern did not stop within ${grace}s: killing them"
+  done
+  return 0
+}
+
+down() {
+  if [ ! -f "$pids" ]; then
+    say "not up (no $pids)"
+    return 0
+  fi
+  # The balancer first (no new requests), then the instances (their last "left" notices still reach Redis),
+  # then Redis.
+  stop_matching nginx 10
+  stop_matching 'chat*' 15
+  stop_matching redis 10
+  local name pid start left=()
+  while read -r name pid start _; do
+    alive "$pid" "$start" && left+=("$name(pid $pid)")
+  done <"$pids"
+  [ ${#left[@]} -eq 0 ] || die "still running: ${left[*]}"
+  rm -f "$pids"
+  say "down"
+}
+
+status() {
+  if [ ! -f "$pids" ]; then
+    say "not up (no $pids)"
+    return 1
+  fi
+  local name pid start port state healthy=0
+  while read -r name pid start port; do
+    if ! alive "$pid" "$start"; then
+      state="stopped"
+      healthy=1
+    elif [[ $name == chat* ]]; then
+      if bash "$probe" /readyz "$port"; then state="ready"; else state="running, not ready"; healthy=1; fi
+    else
+      state="running"
+    fi
+    printf '%-6s pid %-7s port %-5s %s\n' "$name" "$pid" "$port" "$state"
+  done <"$pids"
+  say "balancer: http://127.0.0.1:$lb_port/   stream: curl -N http://127.0.0.1:$lb_port/events"
+  return "$healthy"
+}
+
+case "${1:-}" in
+  up) up "${2:-3}" ;;
+  down) down ;;
+  status) status ;;
+  *)
+    sed -n '2,13p' "$0" >&2
+    exit 2
+    ;;
+esac
