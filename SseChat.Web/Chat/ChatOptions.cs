@@ -34,6 +34,10 @@ public sealed class ChatOptions
     [Range(1024, 1024 * 1024, ErrorMessage = "Chat:MaxRequestBodyBytes must be between {1} and {2}.")]
     public int MaxRequestBodyBytes { get; set; } = 32 * 1024;
 
+    /// <summary>How long a stopping instance may take: streams are told to reconnect and ended, in-flight posts finish.</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "00:10:00", ErrorMessage = "Chat:ShutdownTimeout must be between {1} and {2}.")]
+    public TimeSpan ShutdownTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
     /// <summary>How long a client message id is remembered to recognise a repeated POST.</summary>
     [Range(typeof(TimeSpan), "00:00:01", "1.00:00:00", ErrorMessage = "Chat:DuplicateWindow must be between {1} and {2}.")]
     public TimeSpan DuplicateWindow { get; set; } = TimeSpan.FromMinutes(10);

@@ -34,6 +34,9 @@ public static class SseChatApplication
         services.AddSingleton<FragmentRenderer>();
         services.AddSingleton<RoomHubs>();
         services.AddHostedService<HeartbeatService>();
+        services.AddSingleton<StreamShutdown>();
+        services.AddHostedService(sp => sp.GetRequiredService<StreamShutdown>());
+        services.AddOptions<HostOptions>().Configure<IOptions<ChatOptions>>((host, chat) => host.ShutdownTimeout = chat.Value.ShutdownTimeout);
 
         services.AddResiliencePipeline(BusResilience.PublishPipeline, BusResilience.Configure);
         services.AddSingleton(sp => new RedisKeys(sp.GetRequiredService<IOptions<RedisOptions>>().Value.KeyPrefix));

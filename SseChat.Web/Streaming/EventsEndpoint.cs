@@ -24,11 +24,17 @@ internal static partial class EventsEndpoint
         FragmentRenderer renderer,
         IOptions<ChatOptions> options,
         TimeProvider time,
-        IHostApplicationLifetime lifetime,
+        StreamShutdown shutdown,
         ILogger<StreamConnection> logger)
     {
         var settings = options.Value;
         var room = ChatOptions.Lobby;
+        if (shutdown.IsStopping)
+        {
+            await RefuseAsync(context, StatusCodes.Status503ServiceUnavailable, "This instance is shutting down; reconnect to another.").ConfigureAwait(false);
+            return;
+        }
+
         if (!TryGetResumePoint(context.Request, out var resumeAfter))
         {
             await RefuseAsync(context, StatusCodes.Status400BadRequest,
@@ -63,7 +69,8 @@ internal static partial class EventsEndpoint
         response.Headers.CacheControl = "no-cache, no-store";
         response.Headers["X-Accel-Buffering"] = "no";
         context.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
-        using var stop = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, lifetime.ApplicationStopping);
+        // A shutdown ends the stream through its queue (see StreamShutdown); only a stuck one is cut.
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, shutdown.HardStop);
         try
         {
             await response.StartAsync(stop.Token).ConfigureAwait(false);

@@ -14,6 +14,7 @@ internal sealed class RoomHub(string room, IChatBus bus, FragmentRenderer render
     private readonly Lock _gate = new();
     private ImmutableArray<StreamConnection> _connections = [];
     private IAsyncDisposable? _subscription;
+    private Frame? _closedWith;
 
     public string Room { get; } = room;
 
@@ -42,6 +43,13 @@ internal sealed class RoomHub(string room, IChatBus bus, FragmentRenderer render
     {
         lock (_gate)
         {
+            if (_closedWith is { } farewell)
+            {
+                // Opened while the instance was closing: it gets the same farewell as the others.
+                connection.TryEnqueue(farewell);
+                connection.Complete();
+            }
+
             _connections = _connections.Add(connection);
         }
     }
@@ -63,12 +71,17 @@ internal sealed class RoomHub(string room, IChatBus bus, FragmentRenderer render
         }
     }
 
-    /// <summary>Ends every stream of this room (on shutdown).</summary>
-    public void CompleteAll()
+    /// <summary>Sends every stream of this room a last frame and ends it (on shutdown); later streams too.</summary>
+    public void Close(Frame farewell)
     {
-        foreach (var connection in _connections)
+        lock (_gate)
         {
-            connection.Complete();
+            _closedWith = farewell;
+            foreach (var connection in _connections)
+            {
+                connection.TryEnqueue(farewell);
+                connection.Complete();
+            }
         }
     }
 
