@@ -1,0 +1,63 @@
+using System.Net;
+using AngleSharp.Dom;
+using AngleSharp.Html.Dom;
+using SseChat.Web.Tests.Infrastructure;
+
+namespace SseChat.Web.Tests.Delivery;
+
+/// <summary>What a user sees while Redis is away: a clear 503 that keeps their text, and a stream that stays open.</summary>
+public sealed class BusOutageAnswersTests : IAsyncLifetime
+{
+    private readonly RedisServer _redis = new();
+
+    public Task InitializeAsync() => _redis.StartAsync();
+
+    public Task DisposeAsync() => _redis.DisposeAsync();
+
+    [Fact]
+    public async Task While_redis_is_down_posts_get_a_readable_503_streams_stay_open_and_it_recovers()
+    {
+        using var app = new ChatAppFactory(new()
+        {
+            ["Redis:Configuration"] = _redis.Configuration,
+            ["Chat:HeartbeatInterval"] = "00:00:00.200",
+        });
+        using var browser = new ChatBrowser();
+        var page = await browser.GetPageAsync(app.BaseAddress);
+        await using var stream = await SseClient.ConnectAsync(browser.Client(app.BaseAddress));
+        await stream.WaitForAsync(e => e.Kind == "user-joined", "own join notice");
+
+        await _redis.StopAsync();
+
+        using (var htmx = await browser.PostMessageAsync(app.BaseAddress, page, "while down"))
+        {
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, htmx.StatusCode);
+            Assert.Equal("2", htmx.Headers.RetryAfter?.ToString());
+            var fragment = await ChatBrowser.Parse(await htmx.Content.ReadAsStringAsync());
+            Assert.Contains("Not sent", fragment.QuerySelector("#form-error[hx-swap-oob]")!.TextContent, StringComparison.Ordinal);
+            Assert.Null(fragment.QuerySelector("form")); // the form on the page, with the text, stays
+        }
+
+        using (var plain = await browser.PostMessageAsync(app.BaseAddress, page, "while down, no js", htmx: false))
+        {
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, plain.StatusCode);
+            var document = await ChatBrowser.Parse(await plain.Content.ReadAsStringAsync());
+            Assert.Equal("while down, no js", document.QuerySelector("textarea[name=text]")!.TextContent);
+            Assert.Equal(page.ClientMessageId, document.QuerySelector<IHtmlInputElement>("input[name=cmid]")!.Value);
+        }
+
+        // The open stream goes on: heartbeats still come.
+        await stream.WaitForAsync(e => e.EventType == "ping", "a heartbeat during the outage");
+        await stream.WaitForAsync(e => e.EventType == "ping", "another heartbeat during the outage");
+
+        await _redis.StartAsync();
+        var resend = ResumeTests.Cmid(); // the user sends the same form again until it goes through
+        await Wait.UntilAsync(async () =>
+        {
+            using var retry = await browser.PostMessageAsync(app.BaseAddress, page, "after the outage", cmid: resend);
+            return retry.StatusCode == HttpStatusCode.OK;
+        }, TimeSpan.FromSeconds(30), "a post to succeed once Redis is back");
+        await stream.WaitForMessageAsync("after the outage", TimeSpan.FromSeconds(30));
+        Assert.DoesNotContain(stream.Messages, e => e.Data.Contains("while down", StringComparison.Ordinal));
+    }
+}
