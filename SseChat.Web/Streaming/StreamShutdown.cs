@@ -34,6 +34,13 @@ internal sealed partial class StreamShutdown(RoomHubs hubs, IOptions<ChatOptions
 
     public Task StoppingAsync(CancellationToken cancellationToken)
     {
+        // The host may be stopped twice (WebApplicationFactory stops it, and so does RunAsync when it sees the stop).
+        // A second hard-stop timer would be left undisposed and fire on a disposed token source after the host is gone.
+        if (IsStopping)
+        {
+            return Task.CompletedTask;
+        }
+
         IsStopping = true;
         var open = 0;
         foreach (var hub in hubs.All)
@@ -43,7 +50,7 @@ internal sealed partial class StreamShutdown(RoomHubs hubs, IOptions<ChatOptions
         }
 
         ClosingStreams(open);
-        _hardStopTimer = time.CreateTimer(_ => _hardStop.Cancel(), null, options.Value.ShutdownTimeout / 2, Timeout.InfiniteTimeSpan);
+        _hardStopTimer = time.CreateTimer(_ => CutStuckStreams(), null, options.Value.ShutdownTimeout / 2, Timeout.InfiniteTimeSpan);
         return Task.CompletedTask;
     }
 
@@ -59,6 +66,18 @@ internal sealed partial class StreamShutdown(RoomHubs hubs, IOptions<ChatOptions
     {
         _hardStopTimer?.Dispose();
         _hardStop.Dispose();
+    }
+
+    private void CutStuckStreams()
+    {
+        try
+        {
+            _hardStop.Cancel();
+        }
+        catch (ObjectDisposedException)
+        {
+            // The timer fired while the host was being disposed: there is nothing left to cut.
+        }
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Shutting down: told {Count} open streams to reconnect elsewhere.")]
