@@ -32,6 +32,41 @@ public sealed class AppProcess : IAsyncDisposable
 
     public int ExitCode => _process.ExitCode;
 
+    public int Pid => _process.Id;
+
+    /// <summary>Kills the instance at once (SIGKILL: no shutdown, no goodbye, as when a host dies) and waits until it has gone.</summary>
+    public async Task KillAsync()
+    {
+        if (_process.HasExited)
+        {
+            return;
+        }
+
+        _process.Kill(entireProcessTree: true);
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        await _process.WaitForExitAsync(cts.Token);
+    }
+
+    /// <summary>
+    /// Stops the instance the way an orchestrator does (SIGTERM: graceful shutdown, streams told to reconnect) and
+    /// waits until it has exited.
+    /// </summary>
+    public async Task TerminateAsync(TimeSpan timeout)
+    {
+        if (_process.HasExited)
+        {
+            return;
+        }
+
+        using (var kill = Process.Start("kill", ["-TERM", Pid.ToString(CultureInfo.InvariantCulture)]))
+        {
+            await kill.WaitForExitAsync();
+        }
+
+        using var cts = new CancellationTokenSource(timeout);
+        await _process.WaitForExitAsync(cts.Token);
+    }
+
     /// <summary>Starts an instance and waits until it answers HTTP (200 on <paramref name="readyPath"/>).</summary>
     public static async Task<AppProcess> StartAsync(IDictionary<string, string?> settings, int? port = null, string readyPath = "/")
     {

@@ -53,8 +53,9 @@ public sealed class ChatBrowser : IDisposable
         return new ChatPage(document, token, cmid, response.StatusCode, response.Instance());
     }
 
+    /// <summary>Posts the page's message form where the form says (its room's path), as a browser would.</summary>
     public Task<HttpResponseMessage> PostMessageAsync(Uri baseAddress, ChatPage page, string text, bool htmx = true, string? cmid = null) =>
-        PostFormAsync(baseAddress, "/messages", htmx, new()
+        PostFormAsync(baseAddress, page.Document.QuerySelector("form#send")?.GetAttribute("action") ?? "/messages", htmx, new()
         {
             ["text"] = text,
             ["cmid"] = cmid ?? page.ClientMessageId,

@@ -5,24 +5,32 @@ public sealed class Instances : IAsyncDisposable
 {
     private readonly AppProcess[] _apps;
 
-    private Instances(AppProcess[] apps) => _apps = apps;
+    private Instances(AppProcess[] apps, string keyPrefix)
+    {
+        _apps = apps;
+        KeyPrefix = keyPrefix;
+    }
 
     public AppProcess this[int index] => _apps[index];
+
+    /// <summary>The Redis key prefix the group shares (tests look inside Redis under it).</summary>
+    public string KeyPrefix { get; }
 
     public int Count => _apps.Length;
 
     public static async Task<Instances> StartAsync(int count, string redisConfiguration, Dictionary<string, string?>? extra = null)
     {
         // A key prefix per group keeps its rooms and keys apart from other tests on the same server.
+        var keyPrefix = "t" + Guid.NewGuid().ToString("N")[..10];
         var settings = new Dictionary<string, string?>(extra ?? [])
         {
             ["Redis__Configuration"] = redisConfiguration,
-            ["Redis__KeyPrefix"] = "t" + Guid.NewGuid().ToString("N")[..10],
+            ["Redis__KeyPrefix"] = keyPrefix,
         };
         var starting = Enumerable.Range(0, count).Select(_ => AppProcess.StartAsync(settings)).ToArray();
         try
         {
-            return new Instances(await Task.WhenAll(starting));
+            return new Instances(await Task.WhenAll(starting), keyPrefix);
         }
         catch
         {

@@ -1,5 +1,6 @@
 using AngleSharp.Dom;
 using SseChat.Web.Chat;
+using SseChat.Web.Presence;
 using SseChat.Web.Tests.Infrastructure;
 
 namespace SseChat.Web.Tests.Unit;
@@ -78,6 +79,59 @@ public sealed class FragmentRendererTests
         Assert.Equal(dataKind, item.GetAttribute("data-kind"));
         Assert.Contains($"bob {verb}", item.TextContent.Trim(), StringComparison.Ordinal);
         Assert.Null(item.GetAttribute("data-id"));
+    }
+
+    [Fact]
+    public async Task A_message_carries_its_authors_public_tag()
+    {
+        var html = new FragmentRenderer().Render(Message("ann", "mine") with { Author = "0123456789abcdef" });
+
+        var item = (await ChatBrowser.Parse($"<ol>{html}</ol>")).QuerySelector("ol > li")!;
+        Assert.Equal("0123456789abcdef", item.GetAttribute("data-author"));
+    }
+
+    [Theory]
+    [InlineData(ChatEventKind.UserJoined, "user-joined")]
+    [InlineData(ChatEventKind.UserLeft, "user-left")]
+    public async Task A_notice_with_presence_appends_one_item_and_carries_the_list_out_of_band(ChatEventKind kind, string dataKind)
+    {
+        var people = new PresenceSnapshot(7, [new PresentPerson("zed", "bbbb"), new PresentPerson("<b>ann</b>", "aaaa")]);
+        var html = new FragmentRenderer().Render(new ChatEvent(kind, "lobby", "zed", "", At, Author: "bbbb", Presence: people));
+
+        var document = await ChatBrowser.Parse($"<ol>{html}</ol>");
+        // The root element still says what the fragment is (the contract curl readers and k6 scripts rely on).
+        Assert.StartsWith($"<li class=\"notice {dataKind}\" data-kind=\"{dataKind}\"", html, StringComparison.Ordinal);
+        Assert.Equal("bbbb", document.QuerySelector("li.notice")!.GetAttribute("data-author"));
+        var list = document.QuerySelector("#presence")!;
+        Assert.Equal("true", list.GetAttribute("hx-swap-oob"));
+        Assert.Equal("presence", list.GetAttribute("data-kind"));
+        Assert.Equal("2", list.QuerySelector(".count")!.TextContent);
+        Assert.Equal(["<b>ann</b>", "zed"], list.QuerySelectorAll("li .nick").Select(n => n.TextContent)); // by name, encoded
+        Assert.Equal(["aaaa", "bbbb"], list.QuerySelectorAll("li").Select(li => li.GetAttribute("data-author")));
+        Assert.Empty(document.QuerySelectorAll("b"));
+    }
+
+    [Fact]
+    public async Task A_change_of_names_is_the_list_alone_and_adds_nothing_to_the_conversation()
+    {
+        var html = new FragmentRenderer().Render(new ChatEvent(ChatEventKind.PresenceChanged, "lobby", "ann", "", At,
+            Presence: new PresenceSnapshot(3, [new PresentPerson("ann", "aaaa")])));
+
+        var document = await ChatBrowser.Parse($"<ol>{html}</ol>");
+        Assert.StartsWith("<section id=\"presence\"", html, StringComparison.Ordinal);
+        Assert.Empty(document.QuerySelectorAll("ol > li"));
+        Assert.Equal(["ann"], document.QuerySelectorAll("#presence li .nick").Select(n => n.TextContent));
+    }
+
+    [Fact]
+    public async Task The_page_list_of_people_is_not_out_of_band_and_an_empty_room_lists_nobody()
+    {
+        var html = new FragmentRenderer().RenderPresence(PresenceSnapshot.Empty, outOfBand: false);
+
+        var list = (await ChatBrowser.Parse(html)).QuerySelector("#presence")!;
+        Assert.Null(list.GetAttribute("hx-swap-oob"));
+        Assert.Equal("0", list.QuerySelector(".count")!.TextContent);
+        Assert.Empty(list.QuerySelectorAll("li"));
     }
 
     private static ChatEvent Message(string nick, string text) => new(ChatEventKind.Message, "lobby", nick, text, At);

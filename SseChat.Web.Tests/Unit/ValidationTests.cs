@@ -92,4 +92,45 @@ public sealed class ValidationTests
     [InlineData("xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", false)]
     public void Client_message_ids_are_checked_before_they_become_part_of_a_key(string? id, bool valid) =>
         Assert.Equal(valid, ClientMessageId.IsValid(id));
+
+    [Theory]
+    [InlineData("lobby")]
+    [InlineData("a")]
+    [InlineData("0")]
+    [InlineData("design-review-2026")]
+    [InlineData("-")]
+    [InlineData("abcdefghijklmnopqrstuvwxyz0123456789-abc")] // 40
+    public void Valid_room_names_pass_unchanged(string name)
+    {
+        Assert.True(Validation.TryValidateRoom(name, out var room, out var error), error);
+        Assert.Equal(name, room);
+    }
+
+    [Theory]
+    [InlineData(null)]
+    [InlineData("")]
+    [InlineData("Lobby")]
+    [InlineData("LOBBY")]
+    [InlineData("abcdefghijklmnopqrstuvwxyz0123456789-abcd")] // 41
+    [InlineData("..")]
+    [InlineData(".")]
+    [InlineData("a/b")]
+    [InlineData("a\\b")]
+    [InlineData("a:b")]
+    [InlineData("a_b")]
+    [InlineData("a b")]
+    [InlineData(" lobby")]
+    [InlineData("lobby ")]
+    [InlineData("caf\u00e9")]
+    [InlineData("\u0430bc")] // a Cyrillic "а" that looks like the Latin one
+    [InlineData("\uff41")] // a full-width "ａ"
+    [InlineData("a\0b")]
+    [InlineData("%2e%2e")]
+    [InlineData("room\n")]
+    public void Invalid_room_names_are_refused_with_the_rule(string? name)
+    {
+        Assert.False(Validation.TryValidateRoom(name, out var room, out var error));
+        Assert.Null(room);
+        Assert.Equal(Validation.RoomRule, error);
+    }
 }

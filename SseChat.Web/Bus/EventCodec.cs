@@ -1,19 +1,32 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using SseChat.Web.Chat;
+using SseChat.Web.Presence;
 
 namespace SseChat.Web.Bus;
 
 /// <summary>
 /// The wire form of an event on Redis: compact JSON, without the log id (Redis assigns it when the message is
 /// appended, and the pub/sub payload carries it in front: "{id}\n{json}", empty id for presence notices).
+/// Presence notices are also written by the presence Lua scripts (RedisPresenceStore), which build the same JSON.
 /// </summary>
 internal static class EventCodec
 {
     public static string Serialize(ChatEvent e) =>
         JsonSerializer.Serialize(
-            new WireEvent((int)e.Kind, e.Room, e.Nick, e.Text, e.Timestamp.ToUnixTimeMilliseconds(), e.ClientMessageId),
+            new WireEvent((int)e.Kind, e.Room, e.Nick, e.Text, e.Timestamp.ToUnixTimeMilliseconds(), e.ClientMessageId, e.Author,
+                e.Presence?.Version, e.Presence?.People.Select(p => new WireMember(p.Nick, p.Author)).ToArray()),
             WireJsonContext.Default.WireEvent);
+
+    /// <summary>How a person is stored in a room's presence hash and listed in a notice: {"n": nick, "a": author tag}.</summary>
+    public static string SerializeMember(string nick, string author) =>
+        JsonSerializer.Serialize(new WireMember(nick, author), WireJsonContext.Default.WireMember);
+
+    public static PresentPerson DeserializeMember(string json)
+    {
+        var m = JsonSerializer.Deserialize(json, WireJsonContext.Default.WireMember) ?? throw new JsonException("Empty member.");
+        return new PresentPerson(m.N, m.A);
+    }
 
     public static ChatEvent Deserialize(string json, string? id)
     {
@@ -24,7 +37,10 @@ internal static class EventCodec
             throw new JsonException($"Unknown event kind {w.K}.");
         }
 
-        return new ChatEvent((ChatEventKind)w.K, w.R, w.N, w.T, DateTimeOffset.FromUnixTimeMilliseconds(w.Ts), id, w.C);
+        var presence = w.Pv is { } version
+            ? new PresenceSnapshot(version, (w.Pm ?? []).Select(m => new PresentPerson(m.N, m.A)).ToArray())
+            : null;
+        return new ChatEvent((ChatEventKind)w.K, w.R, w.N, w.T, DateTimeOffset.FromUnixTimeMilliseconds(w.Ts), id, w.C, w.A, presence);
     }
 
     /// <summary>
@@ -54,7 +70,17 @@ internal sealed record WireEvent(
     [property: JsonPropertyName("n")] string N,
     [property: JsonPropertyName("t")] string T,
     [property: JsonPropertyName("ts")] long Ts,
-    [property: JsonPropertyName("c")] string? C);
+    [property: JsonPropertyName("c")] string? C,
+    [property: JsonPropertyName("a")] string? A = null,
+    [property: JsonPropertyName("pv")] long? Pv = null,
+    [property: JsonPropertyName("pm")] WireMember[]? Pm = null);
 
+internal sealed record WireMember(
+    [property: JsonPropertyName("n")] string N,
+    [property: JsonPropertyName("a")] string A);
+
+// Absent fields stay absent: a message carries no presence, a notice no client id.
+[JsonSourceGenerationOptions(DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
 [JsonSerializable(typeof(WireEvent))]
+[JsonSerializable(typeof(WireMember))]
 internal sealed partial class WireJsonContext : JsonSerializerContext;

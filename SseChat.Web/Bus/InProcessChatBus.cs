@@ -23,9 +23,15 @@ internal sealed partial class InProcessChatBus(IOptions<ChatOptions> options, Ti
 
     public Task PublishNoticeAsync(ChatEvent notice, CancellationToken cancellationToken)
     {
-        GetRoom(notice.Room).Publish(notice);
+        PublishNotice(notice);
         return Task.CompletedTask;
     }
+
+    /// <summary>
+    /// Queues a notice for delivery at once, synchronously, so the in-process presence store can publish while it
+    /// holds its own lock and notices go out in the order of the changes they report.
+    /// </summary>
+    internal void PublishNotice(ChatEvent notice) => GetRoom(notice.Room).Publish(notice);
 
     public Task<IReadOnlyList<ChatEvent>> ReadRecentAsync(string room, int count, CancellationToken cancellationToken) =>
         Task.FromResult<IReadOnlyList<ChatEvent>>(GetRoom(room).Recent(count));

@@ -15,5 +15,20 @@ internal sealed class RedisKeys(string prefix)
 
     public RedisChannel Channel(string room) => RedisChannel.Literal($"{prefix}:room:{room}:events");
 
+    /// <summary>Who holds whom in a room: "{instance}|{browser id}" → expiry (Redis time, ms), renewed by the holding instance.</summary>
+    public RedisKey PresenceHolds(string room) => $"{prefix}:room:{room}:presence:holds";
+
+    /// <summary>How many instances hold each person in a room: browser id → count; a person is in the room while it is above 0.</summary>
+    public RedisKey PresencePeople(string room) => $"{prefix}:room:{room}:presence:people";
+
+    /// <summary>How each person in a room is shown: browser id → {"n": nick, "a": author tag}.</summary>
+    public RedisKey PresenceMembers(string room) => $"{prefix}:room:{room}:presence:members";
+
+    /// <summary>The room's presence version, raised by every change (see PresenceSnapshot.Version).</summary>
+    public RedisKey PresenceVersion(string room) => $"{prefix}:room:{room}:presence:version";
+
+    /// <summary>Every room with people in it → how many: the room list, and the rooms a sweeper looks at.</summary>
+    public RedisKey PresenceRooms => $"{prefix}:presence:rooms";
+
     public RedisKey DataProtectionKeys => $"{prefix}:dataprotection-keys";
 }

@@ -1,3 +1,5 @@
+using SseChat.Web.Presence;
+
 namespace SseChat.Web.Chat;
 
 /// <summary>What travels on the bus: a chat message or a presence notice in one room.</summary>
@@ -6,10 +8,15 @@ public enum ChatEventKind
     Message,
     UserJoined,
     UserLeft,
+
+    /// <summary>Someone in the room changed their name: only the list of people changes, nothing is added to the conversation.</summary>
+    PresenceChanged,
 }
 
 /// <param name="Id">The room-log id of a message (also its SSE <c>id:</c>); null for presence notices, which are not logged.</param>
 /// <param name="ClientMessageId">The id the sender's form carried, used to recognise a repeated POST.</param>
+/// <param name="Author">The sender's (or the person's, for a notice) public tag, <see cref="BrowserId.AuthorTag"/>; lets a page mark its own.</param>
+/// <param name="Presence">On a presence notice: who is in the room right after this change, everywhere.</param>
 public sealed record ChatEvent(
     ChatEventKind Kind,
     string Room,
@@ -17,7 +24,9 @@ public sealed record ChatEvent(
     string Text,
     DateTimeOffset Timestamp,
     string? Id = null,
-    string? ClientMessageId = null)
+    string? ClientMessageId = null,
+    string? Author = null,
+    PresenceSnapshot? Presence = null)
 {
     public ChatEvent WithId(string id) => this with { Id = id };
 }

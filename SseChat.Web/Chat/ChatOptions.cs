@@ -41,4 +41,18 @@ public sealed class ChatOptions
     /// <summary>How long a client message id is remembered to recognise a repeated POST.</summary>
     [Range(typeof(TimeSpan), "00:00:01", "1.00:00:00", ErrorMessage = "Chat:DuplicateWindow must be between {1} and {2}.")]
     public TimeSpan DuplicateWindow { get; set; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>
+    /// How long an instance's claim that it holds someone lasts unless renewed (it renews every third of this). When
+    /// an instance dies, the others announce its people as left once this has run out: within about 1.25 times it.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:01", "00:05:00", ErrorMessage = "Chat:PresenceExpiry must be between {1} and {2}.")]
+    public TimeSpan PresenceExpiry { get; set; } = TimeSpan.FromSeconds(20);
+
+    /// <summary>
+    /// How long after someone's last stream closed they are announced as left, unless a stream of theirs opens again
+    /// meanwhile (a reload, a reconnect to another instance): so a reload is not "left" + "joined".
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00", "00:01:00", ErrorMessage = "Chat:PresenceLeaveGrace must be between {1} and {2}.")]
+    public TimeSpan PresenceLeaveGrace { get; set; } = TimeSpan.FromSeconds(5);
 }

@@ -26,23 +26,7 @@ public static class Nickname
         return guest;
     }
 
-    public static void Remember(HttpContext context, string nick)
-    {
-        if (context.Response.HasStarted)
-        {
-            return;
-        }
-
-        context.Response.Cookies.Append(CookieName, nick, new CookieOptions
-        {
-            HttpOnly = true,
-            SameSite = SameSiteMode.Lax,
-            Secure = context.Request.IsHttps,
-            IsEssential = true,
-            MaxAge = TimeSpan.FromDays(365),
-            Path = "/",
-        });
-    }
+    public static void Remember(HttpContext context, string nick) => ChatCookies.Append(context, CookieName, nick);
 
     public static string NewGuest() => "guest-" + RandomNumberGenerator.GetString(GuestAlphabet, 4);
 }

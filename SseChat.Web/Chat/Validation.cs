@@ -9,6 +9,10 @@ public static class Validation
 {
     public const int MaxTextLength = 2000;
     public const int MaxNickLength = 32;
+    public const int MaxRoomLength = 40;
+
+    /// <summary>What a room name may be, in words, for every answer that refuses one.</summary>
+    public const string RoomRule = "A room name is 1–40 characters: lowercase letters a–z, digits 0–9 and '-'.";
 
     /// <summary>Trims the text and checks it: 1–2,000 characters, no control characters but newline and tab.</summary>
     public static bool TryValidateText(string? raw, [NotNullWhen(true)] out string? text, [NotNullWhen(false)] out string? error)
@@ -83,6 +87,24 @@ public static class Validation
         }
 
         nick = trimmed;
+        error = null;
+        return true;
+    }
+
+    /// <summary>
+    /// Checks a room name as it comes, untrimmed (it is a path segment): 1–40 of a–z, 0–9 and '-'. Nothing else is
+    /// allowed because the name becomes part of URLs, Redis keys and channel names, and must mean one room only.
+    /// </summary>
+    public static bool TryValidateRoom(string? raw, [NotNullWhen(true)] out string? room, [NotNullWhen(false)] out string? error)
+    {
+        room = null;
+        if (string.IsNullOrEmpty(raw) || raw.Length > MaxRoomLength || !raw.All(c => char.IsAsciiLetterLower(c) || char.IsAsciiDigit(c) || c == '-'))
+        {
+            error = RoomRule;
+            return false;
+        }
+
+        room = raw;
         error = null;
         return true;
     }

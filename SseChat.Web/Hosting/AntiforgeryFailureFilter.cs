@@ -15,16 +15,11 @@ internal sealed class AntiforgeryFailureFilter : IAlwaysRunResultFilter
     {
         if (context.Result is IAntiforgeryValidationFailedResult)
         {
-            context.Result = new ErrorResult(StatusCodes.Status400BadRequest, Message);
+            context.Result = new ErrorPageResult(StatusCodes.Status400BadRequest, Message);
         }
     }
 
     public void OnResultExecuted(ResultExecutedContext context)
     {
-    }
-
-    private sealed class ErrorResult(int status, string message) : IActionResult
-    {
-        public Task ExecuteResultAsync(ActionContext context) => ErrorResponses.WriteAsync(context.HttpContext, status, message);
     }
 }

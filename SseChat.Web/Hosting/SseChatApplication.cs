@@ -9,6 +9,7 @@ using Microsoft.Extensions.Options;
 using Polly;
 using SseChat.Web.Bus;
 using SseChat.Web.Chat;
+using SseChat.Web.Presence;
 using SseChat.Web.Streaming;
 using StackExchange.Redis;
 
@@ -33,6 +34,7 @@ public static class SseChatApplication
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<FragmentRenderer>();
         services.AddSingleton<RoomHubs>();
+        services.AddSseChatPresence();
         services.AddHostedService<HeartbeatService>();
         services.AddSingleton<StreamShutdown>();
         services.AddHostedService(sp => sp.GetRequiredService<StreamShutdown>());
@@ -80,7 +82,14 @@ public static class SseChatApplication
             form.ValueCountLimit = 32;
         });
 
-        services.AddRazorPages(pages => pages.Conventions.ConfigureFilter(new AntiforgeryFailureFilter()));
+        services.AddRazorPages(pages =>
+        {
+            pages.Conventions.ConfigureFilter(new AntiforgeryFailureFilter());
+            // Every room but the lobby lives under /rooms/{room}; the lobby keeps its short paths (see RoomPaths).
+            pages.Conventions.AddPageRoute("/Index", "rooms/{room}");
+            pages.Conventions.AddPageRoute("/Messages", "rooms/{room}/messages");
+            pages.Conventions.AddPageRoute("/History", "rooms/{room}/history");
+        });
         services.AddSseChatHealthChecks();
         return builder;
     }
@@ -94,7 +103,7 @@ public static class SseChatApplication
             StatusCodeSelector = ErrorResponses.StatusFor,
             ExceptionHandler = ErrorResponses.HandleExceptionAsync,
         });
-        app.UseStatusCodePages(context => context.HttpContext.Request.Path.StartsWithSegments("/events")
+        app.UseStatusCodePages(context => EventsEndpoint.IsStreamPath(context.HttpContext.Request.Path)
             ? Task.CompletedTask
             : ErrorResponses.WriteAsync(context.HttpContext, context.HttpContext.Response.StatusCode,
                 ErrorResponses.MessageFor(context.HttpContext.Response.StatusCode, context.HttpContext)));
@@ -104,6 +113,7 @@ public static class SseChatApplication
         app.MapStaticAssets();
         app.MapRazorPages().WithStaticAssets();
         app.MapGet("/events", EventsEndpoint.HandleAsync);
+        app.MapGet($"/rooms/{{{RoomPaths.RouteParameter}}}/events", EventsEndpoint.HandleAsync);
         app.MapSseChatHealthChecks();
 
         app.Lifetime.ApplicationStarted.Register(() => LogWhereToOpen(app));

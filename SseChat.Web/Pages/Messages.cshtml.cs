@@ -6,15 +6,25 @@ using SseChat.Web.Hosting;
 
 namespace SseChat.Web.Pages;
 
-/// <summary><c>POST /messages</c>: validate, publish to the bus, answer htmx with a fresh form or a plain post with 303.</summary>
+/// <summary>
+/// <c>POST /messages</c> (the lobby) and <c>POST /rooms/{room}/messages</c>: validate, publish to the room's bus
+/// channel, answer htmx with a fresh form or a plain post with 303 back to the room.
+/// </summary>
 public sealed class MessagesModel(IChatBus bus, TimeProvider time) : PageModel
 {
-    public MessageForm Form { get; private set; } = MessageForm.Fresh();
+    public MessageForm Form { get; private set; } = MessageForm.Fresh(RoomPaths.Lobby);
 
-    public IActionResult OnGet() => Redirect("/");
+    public IActionResult OnGet() => Redirect(RoomPaths.TryFromRoute(HttpContext, out var paths, out _) ? paths.Page : "/");
 
     public async Task<IActionResult> OnPostAsync(string? text, string? cmid, CancellationToken cancellationToken)
     {
+        // The room comes from the path only (RoomPaths reads the route value), never from a form field.
+        if (!RoomPaths.TryFromRoute(HttpContext, out var paths, out var invalidRoom))
+        {
+            return new ErrorPageResult(StatusCodes.Status404NotFound, invalidRoom);
+        }
+
+        Form = MessageForm.Fresh(paths);
         var clientId = ClientMessageId.IsValid(cmid) ? cmid! : ClientMessageId.New();
         if (!Validation.TryValidateText(text, out var clean, out var error))
         {
@@ -22,10 +32,11 @@ public sealed class MessagesModel(IChatBus bus, TimeProvider time) : PageModel
         }
 
         var nick = Nickname.GetOrAssign(HttpContext);
+        var author = BrowserId.AuthorTag(BrowserId.GetOrAssign(HttpContext));
         try
         {
             await bus.PublishMessageAsync(
-                new ChatEvent(ChatEventKind.Message, ChatOptions.Lobby, nick, clean, time.GetUtcNow(), ClientMessageId: clientId),
+                new ChatEvent(ChatEventKind.Message, paths.Room, nick, clean, time.GetUtcNow(), ClientMessageId: clientId, Author: author),
                 cancellationToken);
         }
         catch (BusUnavailableException ex)
@@ -35,10 +46,10 @@ public sealed class MessagesModel(IChatBus bus, TimeProvider time) : PageModel
 
         if (Request.IsHtmx())
         {
-            return Partial("_MessageForm", MessageForm.Fresh());
+            return Partial("_MessageForm", MessageForm.Fresh(paths));
         }
 
-        return SeeOther("/");
+        return SeeOther(paths.Page);
     }
 
     /// <summary>
@@ -62,7 +73,7 @@ public sealed class MessagesModel(IChatBus bus, TimeProvider time) : PageModel
             };
         }
 
-        Form = new MessageForm(text, clientId, message);
+        Form = Form with { Text = text, ClientMessageId = clientId, Error = message };
         Response.StatusCode = status;
         return Page();
     }

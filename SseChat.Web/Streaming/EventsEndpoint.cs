@@ -3,14 +3,16 @@ using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Options;
 using SseChat.Web.Bus;
 using SseChat.Web.Chat;
+using SseChat.Web.Presence;
 
 namespace SseChat.Web.Streaming;
 
 /// <summary>
-/// <c>GET /events</c>: the room's live stream. A client that says where it stopped (the <c>Last-Event-ID</c>
-/// header, as browsers send it on reconnect, or a <c>lastEventId</c> query parameter) first gets exactly the
-/// messages logged after that id, then live ones, with no gap and no duplicate. Opening the stream announces
-/// "joined" to the room on every instance, closing it "left".
+/// <c>GET /events</c> (the lobby) and <c>GET /rooms/{room}/events</c>: the room's live stream. A client that says
+/// where it stopped (the <c>Last-Event-ID</c> header, as browsers send it on reconnect, or a <c>lastEventId</c> query
+/// parameter) first gets exactly the messages logged after that id, then live ones, with no gap and no duplicate.
+/// The stream counts for presence (<see cref="IPresence"/>): the person's first stream announces "joined", the end of
+/// their last "left"; from its start the stream carries the room's list of people and then every change to it.
 /// </summary>
 internal static partial class EventsEndpoint
 {
@@ -23,12 +25,18 @@ internal static partial class EventsEndpoint
         IChatBus bus,
         FragmentRenderer renderer,
         IOptions<ChatOptions> options,
-        TimeProvider time,
         StreamShutdown shutdown,
+        IPresence presence,
         ILogger<StreamConnection> logger)
     {
         var settings = options.Value;
-        var room = ChatOptions.Lobby;
+        if (!RoomPaths.TryFromRoute(context, out var paths, out var invalidRoom))
+        {
+            await RefuseAsync(context, StatusCodes.Status404NotFound, invalidRoom).ConfigureAwait(false);
+            return;
+        }
+
+        var room = paths.Room;
         if (shutdown.IsStopping)
         {
             await RefuseAsync(context, StatusCodes.Status503ServiceUnavailable, "This instance is shutting down; reconnect to another.").ConfigureAwait(false);
@@ -42,9 +50,9 @@ internal static partial class EventsEndpoint
             return;
         }
 
-        var nick = Nickname.Read(context.Request) ?? Nickname.NewGuest();
-        var hub = hubs.Get(room);
-        var connection = new StreamConnection(nick, settings.StreamQueueCapacity);
+        var member = Member.From(context.Request);
+        var hub = hubs.Acquire(room);
+        var connection = new StreamConnection(member.Nick, settings.StreamQueueCapacity);
         LogRead? replay = null;
         try
         {
@@ -60,7 +68,15 @@ internal static partial class EventsEndpoint
         catch (BusUnavailableException ex)
         {
             hub.Remove(connection);
+            hubs.Release(hub);
             await RefuseAsync(context, StatusCodes.Status503ServiceUnavailable, ex.Message).ConfigureAwait(false);
+            return;
+        }
+        catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
+        {
+            // The client went away before its stream started.
+            hub.Remove(connection);
+            hubs.Release(hub);
             return;
         }
 
@@ -71,6 +87,7 @@ internal static partial class EventsEndpoint
         context.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
         // A shutdown ends the stream through its queue (see StreamShutdown); only a stuck one is cut.
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, shutdown.HardStop);
+        var entered = false;
         try
         {
             await response.StartAsync(stop.Token).ConfigureAwait(false);
@@ -81,7 +98,23 @@ internal static partial class EventsEndpoint
             }
 
             await response.BodyWriter.FlushAsync(stop.Token).ConfigureAwait(false);
-            await AnnounceAsync(bus, logger, new ChatEvent(ChatEventKind.UserJoined, room, nick, "", time.GetUtcNow()), stop.Token).ConfigureAwait(false);
+            var entry = await presence.EnterAsync(room, member, stop.Token).ConfigureAwait(false);
+            entered = true;
+            if (entry.Snapshot is { } snapshot)
+            {
+                if (entry.Announced)
+                {
+                    // The person's own "joined" notice brings the list, through the queue, like everyone else's copy.
+                    connection.SkipPresenceThrough(snapshot.Version - 1);
+                }
+                else
+                {
+                    // Already in the room (another tab): this stream gets the list now, and then only newer changes.
+                    response.BodyWriter.Write(await SseFrames.FragmentAsync(renderer.RenderPresence(snapshot, outOfBand: true), null).ConfigureAwait(false));
+                    connection.SkipPresenceThrough(snapshot.Version);
+                }
+            }
+
             await connection.PumpAsync(response.BodyWriter, stop.Token).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (stop.IsCancellationRequested || connection.Overflowed)
@@ -97,14 +130,23 @@ internal static partial class EventsEndpoint
             hub.Remove(connection);
             if (connection.Overflowed)
             {
-                SlowClientCut(logger, nick);
+                SlowClientCut(logger, member.Nick);
                 context.Abort();
             }
 
-            // Not tied to the request: it is over, and the room must still hear that this reader left.
-            await AnnounceAsync(bus, logger, new ChatEvent(ChatEventKind.UserLeft, room, nick, "", time.GetUtcNow()), CancellationToken.None).ConfigureAwait(false);
+            // Not tied to the request: it is over, and presence must still count it out.
+            if (entered)
+            {
+                await presence.LeaveAsync(room, member).ConfigureAwait(false);
+            }
+
+            hubs.Release(hub);
         }
     }
+
+    /// <summary>A stream's path (the lobby's or a room's): errors there are plain text, never the HTML error page.</summary>
+    public static bool IsStreamPath(PathString path) =>
+        path.StartsWithSegments("/events") || (path.StartsWithSegments("/rooms") && path.Value!.EndsWith("/events", StringComparison.Ordinal));
 
     /// <summary>The header wins over the query parameter: it is what the client had when it reconnected.</summary>
     internal static bool TryGetResumePoint(HttpRequest request, out LogId? after)
@@ -172,22 +214,6 @@ internal static partial class EventsEndpoint
         context.Response.ContentType = "text/plain; charset=utf-8";
         await context.Response.WriteAsync(message, context.RequestAborted).ConfigureAwait(false);
     }
-
-    private static async Task AnnounceAsync(IChatBus bus, ILogger logger, ChatEvent notice, CancellationToken cancellationToken)
-    {
-        try
-        {
-            await bus.PublishNoticeAsync(notice, cancellationToken).ConfigureAwait(false);
-        }
-        catch (BusUnavailableException ex)
-        {
-            // Presence is best effort: a stream stays useful even when its notice could not be sent.
-            NoticeLost(logger, notice.Kind, notice.Nick, ex);
-        }
-    }
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "The {Kind} notice for {Nick} could not be published.")]
-    private static partial void NoticeLost(ILogger logger, ChatEventKind kind, string nick, Exception exception);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "The stream of {Nick} fell too far behind and was cut off; it resumes on reconnect.")]
     private static partial void SlowClientCut(ILogger logger, string nick);

@@ -103,6 +103,6 @@ internal sealed class RoomHub(string room, IChatBus bus, FragmentRenderer render
         }
 
         var bytes = await SseFrames.FragmentAsync(renderer.Render(e), e.Id).ConfigureAwait(false);
-        Broadcast(new Frame(bytes, e.Id is null ? null : LogId.ParseOrDefault(e.Id)));
+        Broadcast(new Frame(bytes, e.Id is null ? null : LogId.ParseOrDefault(e.Id), e.Presence?.Version));
     }
 }

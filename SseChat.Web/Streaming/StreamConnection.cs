@@ -5,8 +5,11 @@ using SseChat.Web.Bus;
 
 namespace SseChat.Web.Streaming;
 
-/// <summary>An encoded SSE frame, shared by every stream it is queued on, and the log id of the message it carries.</summary>
-internal readonly record struct Frame(byte[] Bytes, LogId? Id);
+/// <summary>
+/// An encoded SSE frame, shared by every stream it is queued on: the log id of the message it carries, or the presence
+/// version of the notice it carries.
+/// </summary>
+internal readonly record struct Frame(byte[] Bytes, LogId? Id, long? PresenceVersion = null);
 
 /// <summary>
 /// One open SSE stream: a bounded queue of pre-encoded frames and the loop that writes them. The fan-out only
@@ -21,6 +24,7 @@ internal sealed class StreamConnection
     // Never disposed: a fan-out still holding this connection may cancel it after the stream has ended.
     private readonly CancellationTokenSource _overflow = new();
     private LogId _lastSent;
+    private long _presenceSeen;
 
     public StreamConnection(string nick, int capacity)
     {
@@ -66,8 +70,15 @@ internal sealed class StreamConnection
     }
 
     /// <summary>
+    /// Says that what this stream was sent already reflects the room's presence up to <paramref name="version"/>:
+    /// queued notices up to it (changes from before the stream started) are not sent.
+    /// </summary>
+    public void SkipPresenceThrough(long version) => _presenceSeen = version;
+
+    /// <summary>
     /// Writes queued frames until the stream ends, the client goes away or the queue overflows. Frames already
-    /// waiting are written together and flushed once. A message the replay already sent is skipped.
+    /// waiting are written together and flushed once. A message the replay already sent is skipped, and so is a presence
+    /// notice older than what the stream already shows.
     /// </summary>
     public async Task PumpAsync(PipeWriter output, CancellationToken cancellationToken)
     {
@@ -86,6 +97,15 @@ internal sealed class StreamConnection
                     }
 
                     _lastSent = id;
+                }
+                else if (frame.PresenceVersion is { } version)
+                {
+                    if (version <= _presenceSeen)
+                    {
+                        continue;
+                    }
+
+                    _presenceSeen = version;
                 }
 
                 output.Write(frame.Bytes);

@@ -1,0 +1,171 @@
+using System.Threading.Channels;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using Polly;
+using Polly.Registry;
+using SseChat.Web.Bus;
+using SseChat.Web.Chat;
+using SseChat.Web.Presence;
+using SseChat.Web.Tests.Infrastructure;
+using StackExchange.Redis;
+
+namespace SseChat.Web.Tests.Cluster;
+
+/// <summary>
+/// The Redis presence store itself, several "instances" of it (each its own instance id) on one real redis-server:
+/// the Lua scripts that decide who announces what. Notices are read from the room's channel, as instances read them.
+/// </summary>
+[Collection(RedisServerGroup.Name)]
+public sealed class RedisPresenceStoreTests : IAsyncLifetime
+{
+    private const string Room = "store";
+    private readonly string _prefix = "t" + Guid.NewGuid().ToString("N")[..10];
+    private readonly RedisKeys _keys;
+    private readonly Channel<ChatEvent> _notices = Channel.CreateUnbounded<ChatEvent>();
+    private readonly RedisServer _server;
+    private ConnectionMultiplexer _redis = null!;
+    private ServiceProvider _services = null!;
+
+    public RedisPresenceStoreTests(RedisServer redis)
+    {
+        _server = redis;
+        _keys = new RedisKeys(_prefix);
+    }
+
+    public async Task InitializeAsync()
+    {
+        _redis = await ConnectionMultiplexer.ConnectAsync(_server.Configuration);
+        _services = new ServiceCollection().AddResiliencePipeline(BusResilience.PublishPipeline, BusResilience.Configure).BuildServiceProvider();
+        var queue = await _redis.GetSubscriber().SubscribeAsync(_keys.Channel(Room));
+        queue.OnMessage(m => _notices.Writer.TryWrite(EventCodec.DeserializeChannelPayload((string)m.Message!).Event));
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _services.DisposeAsync();
+        await _redis.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task However_many_instances_sweep_an_expired_hold_its_person_is_announced_left_once()
+    {
+        var dying = Store(TimeSpan.FromMilliseconds(300));
+        var sweepers = Enumerable.Range(0, 8).Select(_ => Store(TimeSpan.FromSeconds(20))).ToArray();
+        var ghost = Person("ghost");
+        await dying.HoldAsync(Room, ghost, CancellationToken.None);
+        Assert.Equal(ChatEventKind.UserJoined, (await NextNoticeAsync()).Kind);
+        Assert.Equal(0, await sweepers[0].SweepAsync(CancellationToken.None)); // not expired yet: nothing to do
+
+        var announced = 0;
+        await Wait.UntilAsync(async () =>
+        {
+            var rounds = await Task.WhenAll(sweepers.Select(s => s.SweepAsync(CancellationToken.None)));
+            announced += rounds.Sum();
+            return announced > 0;
+        }, Wait.Default, "the hold to expire and be swept");
+        announced += (await Task.WhenAll(sweepers.Select(s => s.SweepAsync(CancellationToken.None)))).Sum();
+
+        Assert.Equal(1, announced);
+        var left = await NextNoticeAsync();
+        Assert.Equal((ChatEventKind.UserLeft, "ghost"), (left.Kind, left.Nick));
+        Assert.Empty(left.Presence!.People);
+        await AssertNoMoreNoticesAsync();
+        Assert.Empty((await sweepers[0].ReadAsync(Room, CancellationToken.None)).People);
+        Assert.DoesNotContain(await sweepers[0].RoomsAsync(10, CancellationToken.None), r => r.Room == Room);
+    }
+
+    [Fact]
+    public async Task A_person_held_by_two_instances_stays_when_one_of_them_dies()
+    {
+        var dying = Store(TimeSpan.FromMilliseconds(300));
+        var living = Store(TimeSpan.FromSeconds(20));
+        var ann = Person("ann");
+        Assert.True((await dying.HoldAsync(Room, ann, CancellationToken.None)).Announced);
+        Assert.False((await living.HoldAsync(Room, ann, CancellationToken.None)).Announced);
+        await NextNoticeAsync();
+
+        var announced = 0;
+        await Wait.UntilAsync(async () =>
+        {
+            announced += await living.SweepAsync(CancellationToken.None);
+            return await CountAsync("ZCARD", "holds") == 1;
+        }, Wait.Default, "the dead instance's hold to be swept");
+
+        Assert.Equal(0, announced);
+        Assert.Equal(["ann"], (await living.ReadAsync(Room, CancellationToken.None)).People.Select(p => p.Nick));
+        await AssertNoMoreNoticesAsync();
+        await living.ReleaseAsync(Room, ann, CancellationToken.None);
+        Assert.Equal(ChatEventKind.UserLeft, (await NextNoticeAsync()).Kind);
+    }
+
+    [Fact]
+    public async Task A_renewal_takes_a_swept_person_back_in_without_overwriting_a_newer_name()
+    {
+        var stalled = Store(TimeSpan.FromMilliseconds(300));
+        var other = Store(TimeSpan.FromSeconds(20));
+        var ann = Person("ann");
+        await stalled.HoldAsync(Room, ann, CancellationToken.None);
+        await NextNoticeAsync();
+        await Wait.UntilAsync(async () => await other.SweepAsync(CancellationToken.None) == 1, Wait.Default, "the stalled hold to be swept");
+        Assert.Equal(ChatEventKind.UserLeft, (await NextNoticeAsync()).Kind);
+
+        // The stalled instance comes back to life and renews: the person is back, announced once.
+        Assert.Equal(1, await stalled.RenewAsync(Room, [ann], CancellationToken.None));
+        Assert.Equal(0, await stalled.RenewAsync(Room, [ann], CancellationToken.None));
+        Assert.Equal(ChatEventKind.UserJoined, (await NextNoticeAsync()).Kind);
+
+        // A rename through any instance wins over what a holding instance renews with later.
+        await other.RenameAsync(Room, ann with { Nick = "Ann B." }, CancellationToken.None);
+        Assert.Equal(ChatEventKind.PresenceChanged, (await NextNoticeAsync()).Kind);
+        await stalled.RenewAsync(Room, [ann], CancellationToken.None);
+        Assert.Equal(["Ann B."], (await other.ReadAsync(Room, CancellationToken.None)).People.Select(p => p.Nick));
+        await AssertNoMoreNoticesAsync();
+    }
+
+    [Fact]
+    public async Task Versions_grow_even_when_the_counter_is_lost()
+    {
+        var store = Store(TimeSpan.FromSeconds(20));
+        var first = await store.HoldAsync(Room, Person("one"), CancellationToken.None);
+
+        await _redis.GetDatabase().KeyDeleteAsync(_keys.PresenceVersion(Room)); // expired while idle, or Redis lost it
+        var second = await store.HoldAsync(Room, Person("two"), CancellationToken.None);
+
+        Assert.True(second.Snapshot!.Version > first.Snapshot!.Version, $"{second.Snapshot.Version} after {first.Snapshot.Version}");
+        var notices = new[] { await NextNoticeAsync(), await NextNoticeAsync() };
+        Assert.Equal([first.Snapshot.Version, second.Snapshot.Version], notices.Select(n => n.Presence!.Version));
+        Assert.Equal(2, second.Snapshot.People.Count);
+    }
+
+    private RedisPresenceStore Store(TimeSpan expiry) => new(
+        _redis, _keys, _services.GetRequiredService<ResiliencePipelineProvider<string>>(),
+        Options.Create(new ChatOptions { PresenceExpiry = expiry }), NullLogger<RedisPresenceStore>.Instance);
+
+    private static Member Person(string nick)
+    {
+        var id = BrowserId.New();
+        return new Member(id, nick, BrowserId.AuthorTag(id));
+    }
+
+    private async Task<long> CountAsync(string command, string key)
+    {
+        var reply = await _server.CommandAsync($"{command} {_prefix}:room:{Room}:presence:{key}");
+        return long.Parse(reply.TrimStart(':').Trim(), System.Globalization.CultureInfo.InvariantCulture);
+    }
+
+    private async Task<ChatEvent> NextNoticeAsync()
+    {
+        using var cts = new CancellationTokenSource(Wait.Default);
+        return await _notices.Reader.ReadAsync(cts.Token);
+    }
+
+    /// <summary>Publishes a marker on the channel: pub/sub keeps order, so anything announced before arrives first.</summary>
+    private async Task AssertNoMoreNoticesAsync()
+    {
+        var marker = new ChatEvent(ChatEventKind.PresenceChanged, Room, "marker-" + Guid.NewGuid().ToString("N"), "", DateTimeOffset.UnixEpoch);
+        await _redis.GetSubscriber().PublishAsync(_keys.Channel(Room), EventCodec.NoticePayload(marker));
+        var next = await NextNoticeAsync();
+        Assert.True(next.Nick == marker.Nick, $"unexpected notice: {next.Kind} {next.Nick}");
+    }
+}

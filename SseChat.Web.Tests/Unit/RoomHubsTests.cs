@@ -1,0 +1,62 @@
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Time.Testing;
+using SseChat.Web.Bus;
+using SseChat.Web.Chat;
+using SseChat.Web.Streaming;
+
+namespace SseChat.Web.Tests.Unit;
+
+/// <summary>Rooms are named by anyone: a hub (and its subscription) lives while streams use it, and a while after.</summary>
+public sealed class RoomHubsTests : IAsyncLifetime
+{
+    private readonly FakeTimeProvider _time = new();
+    private InProcessChatBus _bus = null!;
+    private RoomHubs _hubs = null!;
+
+    public Task InitializeAsync()
+    {
+        _bus = new InProcessChatBus(Options.Create(new ChatOptions()), _time, NullLogger<InProcessChatBus>.Instance);
+        _hubs = new RoomHubs(_bus, new FragmentRenderer(), _time, NullLogger<RoomHubs>.Instance);
+        return Task.CompletedTask;
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _hubs.DisposeAsync();
+        await _bus.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task A_hub_nobody_uses_is_dropped_after_the_idle_lifetime()
+    {
+        var hub = _hubs.Acquire("short-lived");
+        await hub.EnsureSubscribedAsync(CancellationToken.None);
+        _hubs.Release(hub);
+
+        _time.Advance(RoomHubs.IdleLifetime - TimeSpan.FromSeconds(1));
+        Assert.Contains(hub, _hubs.All);
+
+        _time.Advance(TimeSpan.FromSeconds(1));
+        Assert.DoesNotContain(hub, _hubs.All);
+        Assert.NotSame(hub, _hubs.Acquire("short-lived")); // a later visitor gets a fresh one
+    }
+
+    [Fact]
+    public void A_hub_in_use_stays_and_a_return_within_the_idle_lifetime_keeps_it()
+    {
+        var first = _hubs.Acquire("busy");
+        var second = _hubs.Acquire("busy");
+        Assert.Same(first, second);
+
+        _hubs.Release(first);
+        _time.Advance(RoomHubs.IdleLifetime * 2);
+        Assert.Contains(first, _hubs.All); // the second stream still uses it
+
+        _hubs.Release(second);
+        _time.Advance(RoomHubs.IdleLifetime / 2);
+        Assert.Same(first, _hubs.Acquire("busy"));
+        _time.Advance(RoomHubs.IdleLifetime * 2);
+        Assert.Contains(first, _hubs.All);
+    }
+}

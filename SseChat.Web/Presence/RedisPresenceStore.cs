@@ -1,0 +1,279 @@
+using System.Globalization;
+using Microsoft.Extensions.Options;
+using Polly;
+using Polly.Registry;
+using SseChat.Web.Bus;
+using SseChat.Web.Chat;
+using StackExchange.Redis;
+
+namespace SseChat.Web.Presence;
+
+/// <summary>
+/// Presence across instances, in Redis. Per room: a sorted set of holds, "{instance}|{browser id}" → expiry (Redis's
+/// own clock, so the instances' clocks need not agree), renewed by the holding instance; a hash counting how many
+/// instances hold each person; a hash of how each person is shown; a version counter. Every change is one Lua script,
+/// and the script that makes a person appear or disappear also publishes the notice on the room's channel: the
+/// change and its announcement cannot be separated by a crash, notices reach subscribers in the order of the
+/// changes, and when several instances sweep the same expired hold, only the one whose ZREM removed it announces.
+/// </summary>
+internal sealed partial class RedisPresenceStore : IPresenceStore
+{
+    /// <summary>An idle room's version counter goes after this; a new one starts above any it handed out (see the script).</summary>
+    private static readonly long VersionLifetimeMs = (long)TimeSpan.FromDays(7).TotalMilliseconds;
+
+    // KEYS: holds, people, members, version, rooms. ARGV: room, channel, joined kind, left kind, version lifetime (ms), then the script's own.
+    private const string Prelude = """
+        local holds, people, members, versionKey, rooms = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+        local room, channel = ARGV[1], ARGV[2]
+        local t = redis.call('TIME')
+        local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+
+        -- Integers as text without an exponent (Lua numbers are doubles; tostring would print 1.8e+15).
+        local function int(n) return string.format('%.0f', n) end
+
+        -- Raised by every change. A counter that is gone (expired while the room was empty, or Redis lost it) starts
+        -- again from the clock in microseconds, above every version handed out before.
+        local function nextVersion()
+            if redis.call('EXISTS', versionKey) == 0 then redis.call('SET', versionKey, int(now * 1000)) end
+            local v = redis.call('INCR', versionKey)
+            redis.call('PEXPIRE', versionKey, ARGV[5])
+            return v
+        end
+
+        local function updateRoomList()
+            local count = redis.call('HLEN', people)
+            if count > 0 then redis.call('ZADD', rooms, count, room) else redis.call('ZREM', rooms, room) end
+        end
+
+        -- The notice, as EventCodec reads a channel payload: no log id, no sequence, then the JSON of the event,
+        -- with who is in the room after the change.
+        local function announce(kind, memberJson)
+            local v = nextVersion()
+            updateRoomList()
+            local m = cjson.decode(memberJson)
+            redis.call('PUBLISH', channel, '\n\n{"k":' .. kind .. ',"r":' .. cjson.encode(room) .. ',"n":' .. cjson.encode(m.n) ..
+                ',"t":"","ts":' .. int(now) .. ',"a":' .. cjson.encode(m.a) .. ',"pv":' .. int(v) ..
+                ',"pm":[' .. table.concat(redis.call('HVALS', members), ',') .. ']}')
+        end
+
+        -- Takes or renews a hold; a person no instance held until now is announced. A stream brings the name its
+        -- browser has now (store it, announce a change); a renewal only puts back a name that is missing.
+        local function hold(field, id, memberJson, expiry, fromStream)
+            local known = redis.call('HGET', members, id)
+            if fromStream or not known then redis.call('HSET', members, id, memberJson) end
+            if redis.call('ZADD', holds, expiry, field) == 1 and redis.call('HINCRBY', people, id, 1) == 1 then
+                announce(ARGV[3], memberJson)
+                return 1
+            end
+            if fromStream and known and known ~= memberJson then announce(ARGV[6], memberJson) end
+            return 0
+        end
+
+        -- Drops a hold; the caller that removes a person's last hold (and only that one) announces them as left.
+        local function drop(field, id)
+            if redis.call('ZREM', holds, field) == 0 then return 0 end
+            if redis.call('HINCRBY', people, id, -1) > 0 then return 0 end
+            redis.call('HDEL', people, id)
+            local memberJson = redis.call('HGET', members, id)
+            redis.call('HDEL', members, id)
+            if memberJson then announce(ARGV[4], memberJson) else updateRoomList() end
+            return 1
+        end
+
+        local function snapshot()
+            return {int(tonumber(redis.call('GET', versionKey) or '0')), redis.call('HVALS', members)}
+        end
+
+        """;
+
+    // ARGV[7] field, ARGV[8] browser id, ARGV[9] member JSON, ARGV[10] expiry (ms).
+    private const string HoldScript = Prelude + """
+        local announced = hold(ARGV[7], ARGV[8], ARGV[9], now + tonumber(ARGV[10]), true)
+        local s = snapshot()
+        return {announced, s[1], s[2]}
+        """;
+
+    // ARGV[7] browser id, ARGV[8] member JSON: only someone in the room is renamed there.
+    private const string RenameScript = Prelude + """
+        local known = redis.call('HGET', members, ARGV[7])
+        if redis.call('HEXISTS', people, ARGV[7]) == 1 and known ~= ARGV[8] then
+            redis.call('HSET', members, ARGV[7], ARGV[8])
+            announce(ARGV[6], ARGV[8])
+            return 1
+        end
+        return 0
+        """;
+
+    // ARGV[7] field, ARGV[8] browser id.
+    private const string ReleaseScript = Prelude + """
+        return drop(ARGV[7], ARGV[8])
+        """;
+
+    // ARGV[7] instance, ARGV[8] expiry (ms), then pairs of browser id and member JSON.
+    private const string RenewScript = Prelude + """
+        local expiry, joined = now + tonumber(ARGV[8]), 0
+        for i = 9, #ARGV, 2 do
+            joined = joined + hold(ARGV[7] .. '|' .. ARGV[i], ARGV[i], ARGV[i + 1], expiry, false)
+        end
+        return joined
+        """;
+
+    private const string SweepScript = Prelude + """
+        local left = 0
+        for _, field in ipairs(redis.call('ZRANGEBYSCORE', holds, '-inf', now)) do
+            local bar = string.find(field, '|', 1, true)
+            if bar then left = left + drop(field, string.sub(field, bar + 1)) else redis.call('ZREM', holds, field) end
+        end
+        updateRoomList()
+        return left
+        """;
+
+    private const string ReadScript = Prelude + """
+        return snapshot()
+        """;
+
+    private readonly IConnectionMultiplexer _redis;
+    private readonly RedisKeys _keys;
+    private readonly ResiliencePipeline _pipeline;
+    private readonly IOptions<ChatOptions> _options;
+    private readonly ILogger<RedisPresenceStore> _logger;
+
+    public RedisPresenceStore(
+        IConnectionMultiplexer redis,
+        RedisKeys keys,
+        ResiliencePipelineProvider<string> pipelines,
+        IOptions<ChatOptions> options,
+        ILogger<RedisPresenceStore> logger)
+    {
+        _redis = redis;
+        _keys = keys;
+        _pipeline = pipelines.GetPipeline(BusResilience.PublishPipeline);
+        _options = options;
+        _logger = logger;
+    }
+
+    /// <summary>
+    /// This process's name in the holds: new at every start, so a restarted instance never mistakes the holds of its
+    /// previous life (which expire and are swept) for its own.
+    /// </summary>
+    public string InstanceId { get; } = Guid.NewGuid().ToString("N")[..16];
+
+    private long ExpiryMs => (long)_options.Value.PresenceExpiry.TotalMilliseconds;
+
+    public async Task<PresenceEntry> HoldAsync(string room, Member member, CancellationToken cancellationToken)
+    {
+        var result = await EvaluateAsync("hold", room, HoldScript,
+            [Field(member.Id), member.Id, EventCodec.SerializeMember(member.Nick, member.Author), ExpiryMs], cancellationToken).ConfigureAwait(false);
+        var parts = (RedisResult[])result!;
+        return new PresenceEntry(ParseSnapshot(room, parts[1], parts[2]), Announced: (long)parts[0] == 1);
+    }
+
+    public Task RenameAsync(string room, Member member, CancellationToken cancellationToken) =>
+        EvaluateAsync("rename", room, RenameScript, [member.Id, EventCodec.SerializeMember(member.Nick, member.Author)], cancellationToken);
+
+    public Task ReleaseAsync(string room, Member member, CancellationToken cancellationToken) =>
+        EvaluateAsync("release", room, ReleaseScript, [Field(member.Id), member.Id], cancellationToken);
+
+    public async Task<int> RenewAsync(string room, IReadOnlyCollection<Member> members, CancellationToken cancellationToken)
+    {
+        var args = new List<RedisValue>(2 + (members.Count * 2)) { InstanceId, ExpiryMs };
+        foreach (var member in members)
+        {
+            args.Add(member.Id);
+            args.Add(EventCodec.SerializeMember(member.Nick, member.Author));
+        }
+
+        return (int)await EvaluateAsync("renew", room, RenewScript, [.. args], cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task<int> SweepAsync(CancellationToken cancellationToken)
+    {
+        var rooms = await RunAsync("sweep", "*", async ct =>
+            await _redis.GetDatabase().SortedSetRangeByRankAsync(_keys.PresenceRooms).WaitAsync(ct).ConfigureAwait(false),
+            cancellationToken).ConfigureAwait(false);
+        var left = 0;
+        foreach (var room in rooms)
+        {
+            left += (int)await EvaluateAsync("sweep", room!, SweepScript, [], cancellationToken).ConfigureAwait(false);
+        }
+
+        if (left > 0)
+        {
+            SweptAway(left);
+        }
+
+        return left;
+    }
+
+    public async Task<PresenceSnapshot> ReadAsync(string room, CancellationToken cancellationToken)
+    {
+        var parts = (RedisResult[])(await EvaluateAsync("read", room, ReadScript, [], cancellationToken).ConfigureAwait(false))!;
+        return ParseSnapshot(room, parts[0], parts[1]);
+    }
+
+    public async Task<IReadOnlyList<RoomOccupancy>> RoomsAsync(int max, CancellationToken cancellationToken)
+    {
+        var entries = await RunAsync("rooms", "*", async ct =>
+            await _redis.GetDatabase().SortedSetRangeByRankWithScoresAsync(_keys.PresenceRooms, 0, max - 1, Order.Descending).WaitAsync(ct).ConfigureAwait(false),
+            cancellationToken).ConfigureAwait(false);
+        return entries.Select(e => new RoomOccupancy(e.Element!, (int)e.Score)).ToArray();
+    }
+
+    private string Field(string id) => $"{InstanceId}|{id}";
+
+    private PresenceSnapshot ParseSnapshot(string room, RedisResult version, RedisResult members)
+    {
+        var people = new List<PresentPerson>();
+        foreach (var json in (RedisResult[])members!)
+        {
+            try
+            {
+                people.Add(EventCodec.DeserializeMember((string)json!));
+            }
+            catch (System.Text.Json.JsonException ex)
+            {
+                MalformedMember(room, ex);
+            }
+        }
+
+        return new PresenceSnapshot(long.Parse((string)version!, CultureInfo.InvariantCulture), people);
+    }
+
+    private Task<RedisResult> EvaluateAsync(string operation, string room, string script, RedisValue[] scriptArgs, CancellationToken cancellationToken)
+    {
+        RedisKey[] keys =
+        [
+            _keys.PresenceHolds(room), _keys.PresencePeople(room), _keys.PresenceMembers(room), _keys.PresenceVersion(room), _keys.PresenceRooms,
+        ];
+        RedisValue[] args =
+        [
+            room, (string)_keys.Channel(room)!, (int)ChatEventKind.UserJoined, (int)ChatEventKind.UserLeft, VersionLifetimeMs,
+            (int)ChatEventKind.PresenceChanged, .. scriptArgs,
+        ];
+        // Retrying is safe: every script is idempotent (a second hold or drop of the same field changes nothing).
+        return RunAsync(operation, room, async ct =>
+            await _redis.GetDatabase().ScriptEvaluateAsync(script, keys, args).WaitAsync(ct).ConfigureAwait(false), cancellationToken);
+    }
+
+    private async Task<T> RunAsync<T>(string operation, string room, Func<CancellationToken, ValueTask<T>> action, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await _pipeline.ExecuteAsync(action, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (BusResilience.IsUnavailable(ex) && !cancellationToken.IsCancellationRequested)
+        {
+            PresenceFailed(operation, room, ex);
+            throw new BusUnavailableException("Presence is unavailable: the chat server cannot reach Redis.", ex);
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Redis presence {Operation} for room {Room} failed.")]
+    private partial void PresenceFailed(string operation, string room, Exception exception);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Presence: {Count} people whose instance stopped renewing them were announced as left.")]
+    private partial void SweptAway(int count);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Presence in room {Room}: a stored member could not be decoded and was skipped.")]
+    private partial void MalformedMember(string room, Exception exception);
+}
