@@ -7,11 +7,12 @@ cd "$(dirname "$0")/.."
 
 # Integration tests start their own redis-server on a free loopback port; they need the binary. The cluster tests
 # also run nginx (the balancer, and `nginx -t` on its rendered config) and docker-compose (v1: it validates
-# compose.yaml without a Docker engine).
+# compose.yaml without a Docker engine). The browser tests drive Debian's headless Chromium through Playwright.
 missing=()
 command -v redis-server >/dev/null 2>&1 || [ -x /usr/bin/redis-server ] || missing+=(redis-server)
 command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || missing+=(nginx)
 command -v docker-compose >/dev/null 2>&1 || missing+=(docker-compose)
+command -v chromium >/dev/null 2>&1 || [ -x /usr/bin/chromium ] || missing+=(chromium)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "test.sh: installing ${missing[*]} from apt" >&2
   sudo=""
@@ -20,6 +21,8 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-export DOTNET_NOLOGO=1 DOTNET_CLI_TELEMETRY_OPTOUT=1
+# Playwright drives the Chromium installed above, through the node driver inside its NuGet package: never a
+# browser download of its own.
+export DOTNET_NOLOGO=1 DOTNET_CLI_TELEMETRY_OPTOUT=1 PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1
 dotnet test SseChat.sln -c Release \
   --logger "trx;LogFileName=results.trx" --results-directory TestResults "$@"

@@ -5,10 +5,13 @@ public sealed class Instances : IAsyncDisposable
 {
     private readonly AppProcess[] _apps;
 
-    private Instances(AppProcess[] apps, string keyPrefix)
+    private readonly Dictionary<string, string?> _settings;
+
+    private Instances(AppProcess[] apps, string keyPrefix, Dictionary<string, string?> settings)
     {
         _apps = apps;
         KeyPrefix = keyPrefix;
+        _settings = settings;
     }
 
     public AppProcess this[int index] => _apps[index];
@@ -30,7 +33,7 @@ public sealed class Instances : IAsyncDisposable
         var starting = Enumerable.Range(0, count).Select(_ => AppProcess.StartAsync(settings)).ToArray();
         try
         {
-            return new Instances(await Task.WhenAll(starting), keyPrefix);
+            return new Instances(await Task.WhenAll(starting), keyPrefix, settings);
         }
         catch
         {
@@ -41,6 +44,17 @@ public sealed class Instances : IAsyncDisposable
 
             throw;
         }
+    }
+
+    /// <summary>
+    /// Starts instance <paramref name="index"/> again (after it was stopped or killed): same settings, same address, so
+    /// its clients reconnect to it as they would to a restarted host.
+    /// </summary>
+    public async Task StartAgainAsync(int index)
+    {
+        var old = _apps[index];
+        await old.DisposeAsync();
+        _apps[index] = await AppProcess.StartAsync(_settings, old.Port);
     }
 
     public async ValueTask DisposeAsync()
