@@ -128,6 +128,39 @@ public sealed class ChatInBrowserTests(Chromium chromium, RedisServer redis) : I
     }
 
     [Fact]
+    public async Task The_list_follows_new_messages_unless_the_reader_scrolled_up()
+    {
+        var reader = await OpenAsync(_a, "/rooms/scroll", desktop: true, height: 420);
+        var writer = await OpenAsync(_b, "/rooms/scroll", desktop: true);
+        await Expect(reader.Locator("#conn")).ToHaveAttributeAsync("data-state", "connected");
+        var list = reader.Locator("#messages");
+        for (var i = 1; i <= 12; i++)
+        {
+            await SendAsync(writer, $"line {i}");
+        }
+
+        await Expect(reader.Locator("#messages .msg")).ToHaveCountAsync(12);
+        Assert.True(await list.EvaluateAsync<bool>("l => l.scrollHeight > l.clientHeight * 1.5"), "the list should overflow for this test");
+        await Expect(list).ToHaveJSPropertyAsync("scrollTop", await list.EvaluateAsync<double>("l => l.scrollHeight - l.clientHeight"));
+        await Expect(reader.Locator("#jump")).ToBeHiddenAsync();
+
+        // The reader scrolls up to read: new messages do not pull the list down, a button offers to.
+        await list.EvaluateAsync("l => l.scrollTop = 0");
+        await Expect(list).ToHaveJSPropertyAsync("scrollTop", 0);
+        await SendAsync(writer, "while reading above");
+        await Expect(reader.Locator("#messages .msg .text").Last).ToHaveTextAsync("while reading above");
+        await Expect(reader.Locator("#jump")).ToBeVisibleAsync();
+        Assert.Equal(0, await list.EvaluateAsync<double>("l => l.scrollTop"));
+
+        await reader.Locator("#jump").ClickAsync();
+        await Expect(reader.Locator("#jump")).ToBeHiddenAsync();
+        await Expect(list).ToHaveJSPropertyAsync("scrollTop", await list.EvaluateAsync<double>("l => l.scrollHeight - l.clientHeight"));
+        await SendAsync(writer, "following again");
+        await Expect(reader.Locator("#messages .msg .text").Last).ToHaveTextAsync("following again");
+        await Expect(list).ToHaveJSPropertyAsync("scrollTop", await list.EvaluateAsync<double>("l => l.scrollHeight - l.clientHeight"));
+    }
+
+    [Fact]
     public async Task A_page_whose_instance_restarts_shows_reconnecting_then_everything_sent_meanwhile_once()
     {
         var ann = await OpenAsync(_a, "/rooms/restart", desktop: true);
@@ -207,12 +240,12 @@ public sealed class ChatInBrowserTests(Chromium chromium, RedisServer redis) : I
     }
 
     /// <summary>A new person (a browser context of its own: own cookies) opens a page, under the strict CSP.</summary>
-    private async Task<IPage> OpenAsync(AppProcess instance, string path, bool desktop)
+    private async Task<IPage> OpenAsync(AppProcess instance, string path, bool desktop, int height = 720)
     {
         var context = await chromium.Browser.NewContextAsync(new()
         {
             BaseURL = instance.BaseAddress.ToString(),
-            ViewportSize = desktop ? new() { Width = 1100, Height = 720 } : new() { Width = 390, Height = 800 },
+            ViewportSize = desktop ? new() { Width = 1100, Height = height } : new() { Width = 390, Height = 800 },
             IsMobile = !desktop,
             HasTouch = !desktop,
             ColorScheme = desktop ? ColorScheme.Light : ColorScheme.Dark,
