@@ -87,6 +87,11 @@ public sealed class AppProcess : IAsyncDisposable
         start.Environment["Logging__LogLevel__Default"] = "Warning";
         start.Environment["Logging__LogLevel__SseChat"] = "Information";
         start.Environment.Remove("Redis__Configuration");
+        foreach (var (key, value) in TestLimits.Settings)
+        {
+            start.Environment[key.Replace(":", "__", StringComparison.Ordinal)] = value;
+        }
+
         foreach (var (key, value) in settings)
         {
             start.Environment[key] = value;

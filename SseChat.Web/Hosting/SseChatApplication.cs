@@ -81,12 +81,18 @@ public static class SseChatApplication
         });
 
         services.AddRazorPages(pages => pages.Conventions.ConfigureFilter(new AntiforgeryFailureFilter()));
+        services.AddSseChatLimits();
+        services.AddSseChatForwardedHeaders();
+        builder.AddSseChatTelemetry();
         services.AddSseChatHealthChecks();
         return builder;
     }
 
     public static WebApplication MapSseChat(this WebApplication app)
     {
+        // First: the client's address and scheme as the trusted balancer saw them, for limits and cookie flags.
+        app.UseForwardedHeaders();
+        app.UseSseChatSecurityHeaders();
         app.UseSseChatInstanceHeader();
         // One handler for every environment: errors are readable and never show a stack trace.
         app.UseExceptionHandler(new ExceptionHandlerOptions
@@ -98,13 +104,15 @@ public static class SseChatApplication
             ? Task.CompletedTask
             : ErrorResponses.WriteAsync(context.HttpContext, context.HttpContext.Response.StatusCode,
                 ErrorResponses.MessageFor(context.HttpContext.Response.StatusCode, context.HttpContext)));
+        app.UseRouting();
+        app.UseRateLimiter();
         app.Use(GuardRequestBodies);
 
-        app.UseRouting();
         app.MapStaticAssets();
         app.MapRazorPages().WithStaticAssets();
-        app.MapGet("/events", EventsEndpoint.HandleAsync);
+        app.MapGet("/events", EventsEndpoint.HandleAsync).RequireRateLimiting(RequestLimits.StreamsPolicy);
         app.MapSseChatHealthChecks();
+        app.MapSseChatTelemetry();
 
         app.Lifetime.ApplicationStarted.Register(() => LogWhereToOpen(app));
         return app;

@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Mvc;
+using Microsoft.AspNetCore.RateLimiting;
 using Microsoft.AspNetCore.Mvc.RazorPages;
 using SseChat.Web.Bus;
 using SseChat.Web.Chat;
@@ -7,7 +8,8 @@ using SseChat.Web.Hosting;
 namespace SseChat.Web.Pages;
 
 /// <summary><c>POST /messages</c>: validate, publish to the bus, answer htmx with a fresh form or a plain post with 303.</summary>
-public sealed class MessagesModel(IChatBus bus, TimeProvider time) : PageModel
+[EnableRateLimiting(RequestLimits.PostsPolicy)]
+public sealed class MessagesModel(IChatBus bus, TimeProvider time, ChatMetrics metrics) : PageModel
 {
     public MessageForm Form { get; private set; } = MessageForm.Fresh();
 
@@ -27,6 +29,7 @@ public sealed class MessagesModel(IChatBus bus, TimeProvider time) : PageModel
             await bus.PublishMessageAsync(
                 new ChatEvent(ChatEventKind.Message, ChatOptions.Lobby, nick, clean, time.GetUtcNow(), ClientMessageId: clientId),
                 cancellationToken);
+            metrics.MessagePublished();
         }
         catch (BusUnavailableException ex)
         {

@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Mvc;
+using Microsoft.AspNetCore.RateLimiting;
 using Microsoft.AspNetCore.Mvc.RazorPages;
 using SseChat.Web.Chat;
 using SseChat.Web.Hosting;
@@ -6,6 +7,7 @@ using SseChat.Web.Hosting;
 namespace SseChat.Web.Pages;
 
 /// <summary><c>POST /nick</c>: choose the nickname kept in the cookie.</summary>
+[EnableRateLimiting(RequestLimits.PostsPolicy)]
 public sealed class NickModel : PageModel
 {
     public NickForm Form { get; private set; } = new(null, null);

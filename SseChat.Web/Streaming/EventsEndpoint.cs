@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Options;
 using SseChat.Web.Bus;
 using SseChat.Web.Chat;
+using SseChat.Web.Hosting;
 
 namespace SseChat.Web.Streaming;
 
@@ -25,6 +26,7 @@ internal static partial class EventsEndpoint
         IOptions<ChatOptions> options,
         TimeProvider time,
         StreamShutdown shutdown,
+        ChatMetrics metrics,
         ILogger<StreamConnection> logger)
     {
         var settings = options.Value;
@@ -52,6 +54,7 @@ internal static partial class EventsEndpoint
             // Live messages queue up from here on; the replay below covers everything before, and the pump drops
             // what both have.
             hub.Add(connection);
+            metrics.StreamOpened();
             if (resumeAfter is { } after)
             {
                 replay = await bus.ReadAfterAsync(room, after, ReplayPage, context.RequestAborted).ConfigureAwait(false);
@@ -60,6 +63,7 @@ internal static partial class EventsEndpoint
         catch (BusUnavailableException ex)
         {
             hub.Remove(connection);
+            metrics.StreamClosed();
             await RefuseAsync(context, StatusCodes.Status503ServiceUnavailable, ex.Message).ConfigureAwait(false);
             return;
         }
@@ -95,8 +99,10 @@ internal static partial class EventsEndpoint
         finally
         {
             hub.Remove(connection);
+            metrics.StreamClosed();
             if (connection.Overflowed)
             {
+                metrics.SlowClientDisconnected();
                 SlowClientCut(logger, nick);
                 context.Abort();
             }

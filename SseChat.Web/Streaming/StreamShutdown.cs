@@ -16,9 +16,9 @@ internal sealed partial class StreamShutdown(RoomHubs hubs, IOptions<ChatOptions
     /// <summary>How soon the client should come back: it reconnects elsewhere, so no need to wait.</summary>
     public static readonly TimeSpan ReconnectHint = TimeSpan.FromMilliseconds(250);
 
-    private readonly CancellationTokenSource _hardStop = new();
+    // Created with the TimeProvider so CancelAfter uses it; disposing it also stops that timer safely.
+    private readonly CancellationTokenSource _hardStop = new(Timeout.InfiniteTimeSpan, time);
     private Frame _farewell;
-    private ITimer? _hardStopTimer;
 
     /// <summary>True once the instance is shutting down: new streams are refused.</summary>
     public bool IsStopping { get; private set; }
@@ -43,7 +43,7 @@ internal sealed partial class StreamShutdown(RoomHubs hubs, IOptions<ChatOptions
         }
 
         ClosingStreams(open);
-        _hardStopTimer = time.CreateTimer(_ => _hardStop.Cancel(), null, options.Value.ShutdownTimeout / 2, Timeout.InfiniteTimeSpan);
+        _hardStop.CancelAfter(options.Value.ShutdownTimeout / 2);
         return Task.CompletedTask;
     }
 
@@ -55,11 +55,7 @@ internal sealed partial class StreamShutdown(RoomHubs hubs, IOptions<ChatOptions
 
     public Task StoppedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
-    public void Dispose()
-    {
-        _hardStopTimer?.Dispose();
-        _hardStop.Dispose();
-    }
+    public void Dispose() => _hardStop.Dispose();
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Shutting down: told {Count} open streams to reconnect elsewhere.")]
     private partial void ClosingStreams(int count);
