@@ -66,6 +66,8 @@ public static class SseChatApplication
         {
             o.Cookie.Name = "ssechat-af";
             o.Cookie.SameSite = SameSiteMode.Lax;
+            // The framework's default is never Secure; Secure whenever the browser's request was HTTPS.
+            o.Cookie.SecurePolicy = CookieSecurePolicy.SameAsRequest;
         });
 
         services.AddOptions<KestrelServerOptions>().Configure<IOptions<ChatOptions>>((kestrel, chat) =>

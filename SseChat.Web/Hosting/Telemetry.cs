@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Diagnostics.Enrichment;
 using OpenTelemetry.Metrics;
+using OpenTelemetry.Resources;
 
 namespace SseChat.Web.Hosting;
 
@@ -14,7 +15,9 @@ public static class Telemetry
     public static WebApplicationBuilder AddSseChatTelemetry(this WebApplicationBuilder builder)
     {
         builder.Services.AddSingleton<ChatMetrics>();
-        builder.Services.AddOpenTelemetry().WithMetrics(metrics => metrics
+        builder.Services.AddOpenTelemetry()
+            .ConfigureResource(resource => resource.AddService("sse-chat"))
+            .WithMetrics(metrics => metrics
             .AddMeter(ChatMetrics.MeterName)
             .AddPrometheusExporter());
 
