@@ -146,8 +146,9 @@ public static class SseChatApplication
                 await ErrorResponses.WriteAsync(context, ex.StatusCode, ErrorResponses.MessageFor(ex.StatusCode, context)).ConfigureAwait(false);
                 return;
             }
-            catch (InvalidDataException)
+            catch (Exception ex) when (ex is InvalidDataException or IOException)
             {
+                // Malformed multipart (no or broken boundaries), too many fields, a value over the length limit.
                 await ErrorResponses.WriteAsync(context, StatusCodes.Status400BadRequest,
                     "The form could not be read (too many or malformed fields). Reload the page and try again.").ConfigureAwait(false);
                 return;
