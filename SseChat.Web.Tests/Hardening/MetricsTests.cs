@@ -4,13 +4,16 @@ using SseChat.Web.Tests.Infrastructure;
 
 namespace SseChat.Web.Tests.Hardening;
 
-/// <summary>/metrics exposes the app's instruments, and their values move when messages flow.</summary>
+/// <summary>
+/// /metrics exposes the app's instruments, and their values move when messages flow. A process of its own: the
+/// exporter listens to every meter named "SseChat" in a process, so in-process test hosts would count each other.
+/// </summary>
 public sealed partial class MetricsTests
 {
     [Fact]
     public async Task Metrics_expose_streams_messages_and_fan_out_and_move_when_messages_flow()
     {
-        using var app = new ChatAppFactory();
+        await using var app = await AppProcess.StartAsync(new Dictionary<string, string?>());
         using var browser = new ChatBrowser();
         var http = browser.Client(app.BaseAddress);
         var before = await ScrapeAsync(http);
