@@ -106,6 +106,19 @@ public sealed class AppProcess : IAsyncDisposable
         return app;
     }
 
+    /// <summary>Sends SIGTERM (as an orchestrator stopping it would) and returns the exit code; fails after the timeout.</summary>
+    public async Task<int> TerminateAsync(TimeSpan timeout)
+    {
+        using (var kill = Process.Start("kill", ["-TERM", _process.Id.ToString(CultureInfo.InvariantCulture)]))
+        {
+            await kill.WaitForExitAsync();
+        }
+
+        using var cts = new CancellationTokenSource(timeout);
+        await _process.WaitForExitAsync(cts.Token);
+        return _process.ExitCode;
+    }
+
     public async ValueTask DisposeAsync()
     {
         if (!_process.HasExited)
