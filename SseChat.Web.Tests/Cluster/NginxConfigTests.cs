@@ -39,7 +39,7 @@ public sealed class NginxConfigTests
         var directives = NginxConfig.Parse(await NginxConfig.RenderAsync(Upstreams, "8080"));
 
         static bool In(NginxDirective d, string block) => d.IsIn(block);
-        var events = directives.Where(d => In(d, "location = /events")).ToArray();
+        var events = directives.Where(d => In(d, "location ~ ^(/rooms/[a-z0-9-]+)?/events$")).ToArray();
         Assert.Contains(events, d => d is { Name: "proxy_pass", Arguments: ["http://ssechat"] });
         Assert.Contains(events, d => d is { Name: "proxy_buffering", Arguments: ["off"] });
         var readTimeout = NginxConfig.ParseTime(Assert.Single(events, d => d.Name == "proxy_read_timeout").Arguments[0]);
@@ -52,6 +52,16 @@ public sealed class NginxConfigTests
         Assert.Contains(directives, d => d is { Name: "gzip", Arguments: ["off"] });
         Assert.DoesNotContain(directives, d => d is { Name: "gzip", Arguments: ["on"] } || d.Name == "gzip_types");
         Assert.Contains(directives, d => d is { Name: "listen", Arguments: ["8080"] });
+
+        // The stream location matches the lobby's and every room's stream, and nothing else.
+        var pattern = new System.Text.RegularExpressions.Regex("^(/rooms/[a-z0-9-]+)?/events$");
+        Assert.Matches(pattern, "/events");
+        Assert.Matches(pattern, "/rooms/dev-ops/events");
+        Assert.DoesNotMatch(pattern, "/events/x");
+        Assert.DoesNotMatch(pattern, "/messages");
+
+        // Metrics are not served to the public through the balancer.
+        Assert.Contains(directives, d => d.IsIn("location = /metrics") && d is { Name: "return", Arguments: ["404"] });
     }
 
     [Fact]

@@ -60,4 +60,21 @@ public sealed class BusOutageAnswersTests : IAsyncLifetime
         await stream.WaitForMessageAsync("after the outage", TimeSpan.FromSeconds(30));
         Assert.DoesNotContain(stream.Messages, e => e.Data.Contains("while down", StringComparison.Ordinal));
     }
+
+    [Fact]
+    public async Task An_instance_whose_redis_is_gone_still_shuts_down_cleanly()
+    {
+        await using var app = await AppProcess.StartAsync(new Dictionary<string, string?> { ["Redis__Configuration"] = _redis.Configuration });
+        using var browser = new ChatBrowser();
+        await using (var stream = await SseClient.ConnectAsync(browser.Client(app.BaseAddress)))
+        {
+            await stream.WaitForAsync(e => e.Kind == "user-joined", "subscribed and streaming");
+        }
+
+        await _redis.StopAsync();
+        var exitCode = await app.TerminateAsync(TimeSpan.FromSeconds(15));
+
+        Assert.True(exitCode == 0, $"exit code {exitCode}:\n{app.Output}");
+        Assert.DoesNotContain("Unhandled exception", app.Output, StringComparison.Ordinal);
+    }
 }

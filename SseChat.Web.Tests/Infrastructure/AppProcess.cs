@@ -32,8 +32,6 @@ public sealed class AppProcess : IAsyncDisposable
 
     public int ExitCode => _process.ExitCode;
 
-    public int Pid => _process.Id;
-
     /// <summary>Kills the instance at once (SIGKILL: no shutdown, no goodbye, as when a host dies) and waits until it has gone.</summary>
     public async Task KillAsync()
     {
@@ -44,26 +42,6 @@ public sealed class AppProcess : IAsyncDisposable
 
         _process.Kill(entireProcessTree: true);
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(10));
-        await _process.WaitForExitAsync(cts.Token);
-    }
-
-    /// <summary>
-    /// Stops the instance the way an orchestrator does (SIGTERM: graceful shutdown, streams told to reconnect) and
-    /// waits until it has exited.
-    /// </summary>
-    public async Task TerminateAsync(TimeSpan timeout)
-    {
-        if (_process.HasExited)
-        {
-            return;
-        }
-
-        using (var kill = Process.Start("kill", ["-TERM", Pid.ToString(CultureInfo.InvariantCulture)]))
-        {
-            await kill.WaitForExitAsync();
-        }
-
-        using var cts = new CancellationTokenSource(timeout);
         await _process.WaitForExitAsync(cts.Token);
     }
 
@@ -122,6 +100,11 @@ public sealed class AppProcess : IAsyncDisposable
         start.Environment["Logging__LogLevel__Default"] = "Warning";
         start.Environment["Logging__LogLevel__SseChat"] = "Information";
         start.Environment.Remove("Redis__Configuration");
+        foreach (var (key, value) in TestLimits.Settings)
+        {
+            start.Environment[key.Replace(":", "__", StringComparison.Ordinal)] = value;
+        }
+
         foreach (var (key, value) in settings)
         {
             start.Environment[key] = value;
@@ -134,6 +117,19 @@ public sealed class AppProcess : IAsyncDisposable
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
         return app;
+    }
+
+    /// <summary>Sends SIGTERM (as an orchestrator stopping it would) and returns the exit code; fails after the timeout.</summary>
+    public async Task<int> TerminateAsync(TimeSpan timeout)
+    {
+        using (var kill = Process.Start("kill", ["-TERM", _process.Id.ToString(CultureInfo.InvariantCulture)]))
+        {
+            await kill.WaitForExitAsync();
+        }
+
+        using var cts = new CancellationTokenSource(timeout);
+        await _process.WaitForExitAsync(cts.Token);
+        return _process.ExitCode;
     }
 
     public async ValueTask DisposeAsync()

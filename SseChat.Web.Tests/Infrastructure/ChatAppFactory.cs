@@ -33,6 +33,11 @@ public sealed class ChatAppFactory : WebApplicationFactory<Program>
     {
         builder.UseEnvironment("Production");
         builder.UseSetting("Redis:Configuration", "");
+        foreach (var (key, value) in TestLimits.Settings)
+        {
+            builder.UseSetting(key, value);
+        }
+
         foreach (var (key, value) in _settings)
         {
             builder.UseSetting(key, value);

@@ -58,6 +58,10 @@ public sealed class LocalCluster : IAsyncDisposable
             ["CLUSTER_NO_BUILD"] = "1",
             ["CLUSTER_TIMEOUT"] = "90",
         };
+        foreach (var (key, value) in TestLimits.Settings)
+        {
+            _environment[key.Replace(":", "__", StringComparison.Ordinal)] = value; // the instances inherit it
+        }
     }
 
     public Uri BalancerAddress { get; }

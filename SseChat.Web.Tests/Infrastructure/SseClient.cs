@@ -35,6 +35,7 @@ public sealed class SseClient : IAsyncDisposable
     private readonly Channel<SseEvent> _events = Channel.CreateUnbounded<SseEvent>();
     private readonly List<SseEvent> _seen = [];
     private readonly Task _reader;
+    private int _disposed;
 
     private SseClient(HttpResponseMessage response, Stream body)
     {
@@ -132,6 +133,11 @@ public sealed class SseClient : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        {
+            return;
+        }
+
         await _cts.CancelAsync();
         _response.Dispose();
         try

@@ -189,6 +189,22 @@ public sealed class ChatPageTests : IDisposable
     }
 
     [Theory]
+    [InlineData("multipart/form-data; boundary=xyz", "text=not multipart at all")]
+    [InlineData("multipart/form-data", "--\r\n")]
+    [InlineData("application/x-www-form-urlencoded", "a=1&b=2&c=3&d=4&e=5&f=6&g=7&h=8&i=9&j=10&k=11&l=12&m=13&n=14&o=15&p=16&q=17&r=18&s=19&t=20&u=21&v=22&w=23&x=24&y=25&z=26&aa=27&ab=28&ac=29&ad=30&ae=31&af=32&ag=33")]
+    public async Task A_malformed_form_gets_a_readable_400_not_a_500(string contentType, string body)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/messages") { Content = new StringContent(body) };
+        request.Content.Headers.Remove("Content-Type");
+        request.Content.Headers.TryAddWithoutValidation("Content-Type", contentType);
+
+        using var response = await _browser.Client(_app.BaseAddress).SendAsync(request);
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Contains("could not be read", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+    }
+
+    [Theory]
     [InlineData(null)]
     [InlineData("forged-token")]
     public async Task A_post_without_a_valid_antiforgery_token_gets_a_readable_400(string? token)

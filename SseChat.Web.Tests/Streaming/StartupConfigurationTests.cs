@@ -11,6 +11,12 @@ public sealed class StartupConfigurationTests
     [InlineData("Chat__HeartbeatInterval", "01:00:00", "Chat:HeartbeatInterval")]
     [InlineData("Chat__StreamQueueCapacity", "0", "Chat:StreamQueueCapacity")]
     [InlineData("Redis__KeyPrefix", "has space", "Redis:KeyPrefix")]
+    [InlineData("Limits__PostsPerSecond", "0", "Limits:PostsPerSecond")]
+    [InlineData("Limits__StreamsPerAddress", "lots", "Limits:StreamsPerAddress")]
+    [InlineData("ForwardedHeaders__KnownProxies__0", "not-an-ip", "ForwardedHeaders:KnownProxies:0")]
+    [InlineData("ForwardedHeaders__KnownNetworks__0", "10.0.0.0/99", "ForwardedHeaders:KnownNetworks:0")]
+    [InlineData("Chat__ShutdownTimeout", "00:00:00", "Chat:ShutdownTimeout")]
+    [InlineData("Instance__Name", "caf\u00e9\u0001", "Instance:Name")]
     public async Task A_malformed_setting_stops_the_app_with_a_message_naming_it(string variable, string value, string named)
     {
         var (exitCode, output) = await AppProcess.RunToExitAsync(new Dictionary<string, string?> { [variable] = value }, TimeSpan.FromSeconds(30));

@@ -1,8 +1,11 @@
+using System.Diagnostics.Metrics;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
 using SseChat.Web.Bus;
 using SseChat.Web.Chat;
+using SseChat.Web.Hosting;
 using SseChat.Web.Streaming;
 
 namespace SseChat.Web.Tests.Unit;
@@ -11,13 +14,14 @@ namespace SseChat.Web.Tests.Unit;
 public sealed class RoomHubsTests : IAsyncLifetime
 {
     private readonly FakeTimeProvider _time = new();
+    private readonly ServiceProvider _services = new ServiceCollection().AddMetrics().BuildServiceProvider();
     private InProcessChatBus _bus = null!;
     private RoomHubs _hubs = null!;
 
     public Task InitializeAsync()
     {
         _bus = new InProcessChatBus(Options.Create(new ChatOptions()), _time, NullLogger<InProcessChatBus>.Instance);
-        _hubs = new RoomHubs(_bus, new FragmentRenderer(), _time, NullLogger<RoomHubs>.Instance);
+        _hubs = new RoomHubs(_bus, new FragmentRenderer(), new ChatMetrics(_services.GetRequiredService<IMeterFactory>()), _time, NullLogger<RoomHubs>.Instance);
         return Task.CompletedTask;
     }
 
@@ -25,6 +29,7 @@ public sealed class RoomHubsTests : IAsyncLifetime
     {
         await _hubs.DisposeAsync();
         await _bus.DisposeAsync();
+        await _services.DisposeAsync();
     }
 
     [Fact]

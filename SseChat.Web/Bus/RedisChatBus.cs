@@ -3,6 +3,7 @@ using Microsoft.Extensions.Options;
 using Polly;
 using Polly.Registry;
 using SseChat.Web.Chat;
+using SseChat.Web.Hosting;
 using StackExchange.Redis;
 
 namespace SseChat.Web.Bus;
@@ -53,6 +54,7 @@ internal sealed partial class RedisChatBus : IChatBus, IAsyncDisposable
     private readonly IOptions<ChatOptions> _options;
     private readonly TimeProvider _time;
     private readonly ILogger<RedisChatBus> _logger;
+    private readonly ChatMetrics _metrics;
     private readonly ConcurrentDictionary<RedisRoomSubscription, byte> _subscriptions = new();
 
     public RedisChatBus(
@@ -61,8 +63,10 @@ internal sealed partial class RedisChatBus : IChatBus, IAsyncDisposable
         ResiliencePipelineProvider<string> pipelines,
         IOptions<ChatOptions> options,
         TimeProvider time,
+        ChatMetrics metrics,
         ILogger<RedisChatBus> logger)
     {
+        _metrics = metrics;
         _redis = redis;
         _keys = keys;
         _pipeline = pipelines.GetPipeline(BusResilience.PublishPipeline);
@@ -250,12 +254,24 @@ internal sealed partial class RedisChatBus : IChatBus, IAsyncDisposable
         }
     }
 
-    private void OnConnectionFailed(object? sender, ConnectionFailedEventArgs e) =>
-        ConnectionLost(e.ConnectionType, e.EndPoint, e.FailureType, e.Exception);
+    private void OnConnectionFailed(object? sender, ConnectionFailedEventArgs e)
+    {
+        if (_logger.IsEnabled(LogLevel.Warning))
+        {
+            var endPoint = e.EndPoint?.ToString();
+            ConnectionLost(e.ConnectionType, endPoint, e.FailureType, e.Exception);
+        }
+    }
 
     private void OnConnectionRestored(object? sender, ConnectionFailedEventArgs e)
     {
-        ConnectionBack(e.ConnectionType, e.EndPoint);
+        if (_logger.IsEnabled(LogLevel.Information))
+        {
+            var endPoint = e.EndPoint?.ToString();
+            ConnectionBack(e.ConnectionType, endPoint);
+        }
+
+        _metrics.BusReconnected();
         // Pub/sub kept nothing while we were away: every room catches up from the last id it delivered.
         foreach (var subscription in _subscriptions.Keys)
         {
@@ -287,6 +303,7 @@ internal sealed partial class RedisChatBus : IChatBus, IAsyncDisposable
         catch (Exception ex) when (BusResilience.IsUnavailable(ex) && !cancellationToken.IsCancellationRequested)
         {
             BusFailed(operation, room, ex);
+            _metrics.BusFailed(operation);
             throw new BusUnavailableException("Not sent: the chat server cannot reach its message store right now. Try again in a moment.", ex);
         }
     }
@@ -301,8 +318,8 @@ internal sealed partial class RedisChatBus : IChatBus, IAsyncDisposable
     private partial void MalformedPayload(string room, Exception exception);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Redis {ConnectionType} connection to {EndPoint} lost ({FailureType}).")]
-    private partial void ConnectionLost(ConnectionType connectionType, System.Net.EndPoint? endPoint, ConnectionFailureType failureType, Exception? exception);
+    private partial void ConnectionLost(ConnectionType connectionType, string? endPoint, ConnectionFailureType failureType, Exception? exception);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Redis {ConnectionType} connection to {EndPoint} restored; rooms catch up from the log.")]
-    private partial void ConnectionBack(ConnectionType connectionType, System.Net.EndPoint? endPoint);
+    private partial void ConnectionBack(ConnectionType connectionType, string? endPoint);
 }

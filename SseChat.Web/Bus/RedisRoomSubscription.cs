@@ -28,6 +28,7 @@ internal sealed partial class RedisRoomSubscription : IAsyncDisposable
     private long _lastSequence;
     private Task _loop = Task.CompletedTask;
     private ITimer? _timer;
+    private int _disposed;
 
     public RedisRoomSubscription(
         string room,
@@ -83,12 +84,27 @@ internal sealed partial class RedisRoomSubscription : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        // Both the room hub and the bus dispose their subscriptions on shutdown: the second call does nothing.
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        {
+            return;
+        }
+
         if (_timer is not null)
         {
             await _timer.DisposeAsync().ConfigureAwait(false);
         }
 
-        await _queue.UnsubscribeAsync().ConfigureAwait(false);
+        try
+        {
+            await _queue.UnsubscribeAsync().ConfigureAwait(false);
+        }
+        catch (RedisException ex)
+        {
+            // Redis is already gone (e.g. stopped before this instance): the subscription went with the connection.
+            UnsubscribeFailed(_room, ex);
+        }
+
         _work.Writer.TryComplete();
         await _stop.CancelAsync().ConfigureAwait(false);
         try
@@ -190,6 +206,9 @@ internal sealed partial class RedisRoomSubscription : IAsyncDisposable
     {
         public static Work CatchUp => default;
     }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Room {Room}: could not unsubscribe; Redis is not reachable.")]
+    private partial void UnsubscribeFailed(string room, Exception exception);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Room {Room}: pub/sub skipped from sequence {Last} to {Next}; reading the gap from the log.")]
     private partial void GapDetected(string room, long last, long next);

@@ -11,7 +11,7 @@ namespace SseChat.Web.Chat;
 /// so a message looks the same whether it was loaded or pushed. Every user-supplied value goes through the
 /// HTML encoder; nothing else in the fragment comes from a user.
 /// </summary>
-public sealed class FragmentRenderer
+public class FragmentRenderer
 {
     // Letters of every script stay readable in the markup; the encoder still escapes < > & " ' and the rest.
     private static readonly HtmlEncoder Encoder = HtmlEncoder.Create(UnicodeRanges.All);
@@ -25,7 +25,7 @@ public sealed class FragmentRenderer
         _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, null),
     };
 
-    public string Render(ChatEvent e)
+    public virtual string Render(ChatEvent e)
     {
         var sb = new StringBuilder(256 + e.Text.Length);
         var time = e.Timestamp.ToUniversalTime();

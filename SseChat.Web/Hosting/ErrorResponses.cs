@@ -22,7 +22,7 @@ internal static class ErrorResponses
     public static string OutOfBandFragment(string slotId, string message) =>
         $"<div id=\"{slotId}\" class=\"form-error\" role=\"alert\" hx-swap-oob=\"true\">{HtmlEncoder.Default.Encode(message)}</div>";
 
-    public static async Task WriteAsync(HttpContext context, int status, string message)
+    public static async Task WriteAsync(HttpContext context, int status, string message, int? retryAfterSeconds = null)
     {
         var response = context.Response;
         if (response.HasStarted)
@@ -32,9 +32,9 @@ internal static class ErrorResponses
 
         response.Clear();
         response.StatusCode = status;
-        if (status is StatusCodes.Status503ServiceUnavailable or StatusCodes.Status429TooManyRequests)
+        if (retryAfterSeconds is not null || status is StatusCodes.Status503ServiceUnavailable or StatusCodes.Status429TooManyRequests)
         {
-            response.Headers.RetryAfter = "2";
+            response.Headers.RetryAfter = (retryAfterSeconds ?? 2).ToString(System.Globalization.CultureInfo.InvariantCulture);
         }
 
         if (context.Request.IsHtmx())

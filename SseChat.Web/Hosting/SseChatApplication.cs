@@ -68,6 +68,8 @@ public static class SseChatApplication
         {
             o.Cookie.Name = "ssechat-af";
             o.Cookie.SameSite = SameSiteMode.Lax;
+            // The framework's default is never Secure; Secure whenever the browser's request was HTTPS.
+            o.Cookie.SecurePolicy = CookieSecurePolicy.SameAsRequest;
         });
 
         services.AddOptions<KestrelServerOptions>().Configure<IOptions<ChatOptions>>((kestrel, chat) =>
@@ -90,12 +92,18 @@ public static class SseChatApplication
             pages.Conventions.AddPageRoute("/Messages", "rooms/{room}/messages");
             pages.Conventions.AddPageRoute("/History", "rooms/{room}/history");
         });
+        services.AddSseChatLimits();
+        services.AddSseChatForwardedHeaders();
+        builder.AddSseChatTelemetry();
         services.AddSseChatHealthChecks();
         return builder;
     }
 
     public static WebApplication MapSseChat(this WebApplication app)
     {
+        // First: the client's address and scheme as the trusted balancer saw them, for limits and cookie flags.
+        app.UseForwardedHeaders();
+        app.UseSseChatSecurityHeaders();
         app.UseSseChatInstanceHeader();
         // One handler for every environment: errors are readable and never show a stack trace.
         app.UseExceptionHandler(new ExceptionHandlerOptions
@@ -107,14 +115,16 @@ public static class SseChatApplication
             ? Task.CompletedTask
             : ErrorResponses.WriteAsync(context.HttpContext, context.HttpContext.Response.StatusCode,
                 ErrorResponses.MessageFor(context.HttpContext.Response.StatusCode, context.HttpContext)));
+        app.UseRouting();
+        app.UseRateLimiter();
         app.Use(GuardRequestBodies);
 
-        app.UseRouting();
         app.MapStaticAssets();
         app.MapRazorPages().WithStaticAssets();
-        app.MapGet("/events", EventsEndpoint.HandleAsync);
-        app.MapGet($"/rooms/{{{RoomPaths.RouteParameter}}}/events", EventsEndpoint.HandleAsync);
+        app.MapGet("/events", EventsEndpoint.HandleAsync).RequireRateLimiting(RequestLimits.StreamsPolicy);
+        app.MapGet($"/rooms/{{{RoomPaths.RouteParameter}}}/events", EventsEndpoint.HandleAsync).RequireRateLimiting(RequestLimits.StreamsPolicy);
         app.MapSseChatHealthChecks();
+        app.MapSseChatTelemetry();
 
         app.Lifetime.ApplicationStarted.Register(() => LogWhereToOpen(app));
         return app;
@@ -146,8 +156,9 @@ public static class SseChatApplication
                 await ErrorResponses.WriteAsync(context, ex.StatusCode, ErrorResponses.MessageFor(ex.StatusCode, context)).ConfigureAwait(false);
                 return;
             }
-            catch (InvalidDataException)
+            catch (Exception ex) when (ex is InvalidDataException or IOException)
             {
+                // Malformed multipart (no or broken boundaries), too many fields, a value over the length limit.
                 await ErrorResponses.WriteAsync(context, StatusCodes.Status400BadRequest,
                     "The form could not be read (too many or malformed fields). Reload the page and try again.").ConfigureAwait(false);
                 return;

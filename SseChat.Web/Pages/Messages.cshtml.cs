@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Mvc;
+using Microsoft.AspNetCore.RateLimiting;
 using Microsoft.AspNetCore.Mvc.RazorPages;
 using SseChat.Web.Bus;
 using SseChat.Web.Chat;
@@ -10,7 +11,8 @@ namespace SseChat.Web.Pages;
 /// <c>POST /messages</c> (the lobby) and <c>POST /rooms/{room}/messages</c>: validate, publish to the room's bus
 /// channel, answer htmx with a fresh form or a plain post with 303 back to the room.
 /// </summary>
-public sealed class MessagesModel(IChatBus bus, TimeProvider time) : PageModel
+[EnableRateLimiting(RequestLimits.PostsPolicy)]
+public sealed class MessagesModel(IChatBus bus, TimeProvider time, ChatMetrics metrics) : PageModel
 {
     public MessageForm Form { get; private set; } = MessageForm.Fresh(RoomPaths.Lobby);
 
@@ -38,6 +40,7 @@ public sealed class MessagesModel(IChatBus bus, TimeProvider time) : PageModel
             await bus.PublishMessageAsync(
                 new ChatEvent(ChatEventKind.Message, paths.Room, nick, clean, time.GetUtcNow(), ClientMessageId: clientId, Author: author),
                 cancellationToken);
+            metrics.MessagePublished();
         }
         catch (BusUnavailableException ex)
         {

@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Options;
 using SseChat.Web.Bus;
 using SseChat.Web.Chat;
+using SseChat.Web.Hosting;
 using SseChat.Web.Presence;
 
 namespace SseChat.Web.Streaming;
@@ -27,6 +28,7 @@ internal static partial class EventsEndpoint
         IOptions<ChatOptions> options,
         StreamShutdown shutdown,
         IPresence presence,
+        ChatMetrics metrics,
         ILogger<StreamConnection> logger)
     {
         var settings = options.Value;
@@ -54,12 +56,15 @@ internal static partial class EventsEndpoint
         var hub = hubs.Acquire(room);
         var connection = new StreamConnection(member.Nick, settings.StreamQueueCapacity);
         LogRead? replay = null;
+        var opened = false;
         try
         {
             await hub.EnsureSubscribedAsync(context.RequestAborted).ConfigureAwait(false);
             // Live messages queue up from here on; the replay below covers everything before, and the pump drops
             // what both have.
             hub.Add(connection);
+            metrics.StreamOpened();
+            opened = true;
             if (resumeAfter is { } after)
             {
                 replay = await bus.ReadAfterAsync(room, after, ReplayPage, context.RequestAborted).ConfigureAwait(false);
@@ -69,6 +74,12 @@ internal static partial class EventsEndpoint
         {
             hub.Remove(connection);
             hubs.Release(hub);
+            // Only a stream that was counted open is counted closed (the subscription may fail before).
+            if (opened)
+            {
+                metrics.StreamClosed();
+            }
+
             await RefuseAsync(context, StatusCodes.Status503ServiceUnavailable, ex.Message).ConfigureAwait(false);
             return;
         }
@@ -77,6 +88,11 @@ internal static partial class EventsEndpoint
             // The client went away before its stream started.
             hub.Remove(connection);
             hubs.Release(hub);
+            if (opened)
+            {
+                metrics.StreamClosed();
+            }
+
             return;
         }
 
@@ -128,8 +144,10 @@ internal static partial class EventsEndpoint
         finally
         {
             hub.Remove(connection);
+            metrics.StreamClosed();
             if (connection.Overflowed)
             {
+                metrics.SlowClientDisconnected();
                 SlowClientCut(logger, member.Nick);
                 context.Abort();
             }

@@ -1,6 +1,8 @@
 using System.Collections.Immutable;
+using System.Diagnostics;
 using SseChat.Web.Bus;
 using SseChat.Web.Chat;
+using SseChat.Web.Hosting;
 
 namespace SseChat.Web.Streaming;
 
@@ -8,7 +10,7 @@ namespace SseChat.Web.Streaming;
 /// This instance's side of one room: the single bus subscription and the streams open here. Each event from the
 /// bus is rendered and encoded once, then its bytes are queued on every stream.
 /// </summary>
-internal sealed class RoomHub(string room, IChatBus bus, FragmentRenderer renderer) : IAsyncDisposable
+internal sealed class RoomHub(string room, IChatBus bus, FragmentRenderer renderer, ChatMetrics metrics) : IAsyncDisposable
 {
     private readonly SemaphoreSlim _subscribing = new(1, 1);
     private readonly Lock _gate = new();
@@ -102,7 +104,10 @@ internal sealed class RoomHub(string room, IChatBus bus, FragmentRenderer render
             return;
         }
 
+        var started = Stopwatch.GetTimestamp();
         var bytes = await SseFrames.FragmentAsync(renderer.Render(e), e.Id).ConfigureAwait(false);
+        var connections = _connections;
         Broadcast(new Frame(bytes, e.Id is null ? null : LogId.ParseOrDefault(e.Id), e.Presence?.Version));
+        metrics.FannedOut(connections.Length, Stopwatch.GetElapsedTime(started));
     }
 }

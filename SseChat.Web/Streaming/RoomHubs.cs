@@ -1,5 +1,6 @@
 using SseChat.Web.Bus;
 using SseChat.Web.Chat;
+using SseChat.Web.Hosting;
 
 namespace SseChat.Web.Streaming;
 
@@ -8,7 +9,8 @@ namespace SseChat.Web.Streaming;
 /// <see cref="IdleLifetime"/> after the last one ended, so a reload or a reconnect does not resubscribe; then it is
 /// dropped. Anyone can name a room, so rooms once visited must not cost a subscription for the life of the process.
 /// </summary>
-internal sealed partial class RoomHubs(IChatBus bus, FragmentRenderer renderer, TimeProvider time, ILogger<RoomHubs> logger) : IAsyncDisposable
+internal sealed partial class RoomHubs(IChatBus bus, FragmentRenderer renderer, ChatMetrics metrics, TimeProvider time, ILogger<RoomHubs> logger)
+    : IAsyncDisposable
 {
     public static readonly TimeSpan IdleLifetime = TimeSpan.FromMinutes(1);
 
@@ -22,7 +24,7 @@ internal sealed partial class RoomHubs(IChatBus bus, FragmentRenderer renderer, 
         {
             if (!_hubs.TryGetValue(room, out var entry))
             {
-                entry = new Entry(new RoomHub(room, bus, renderer));
+                entry = new Entry(new RoomHub(room, bus, renderer, metrics));
                 _hubs.Add(room, entry);
             }
 

@@ -16,9 +16,9 @@ internal sealed partial class StreamShutdown(RoomHubs hubs, IOptions<ChatOptions
     /// <summary>How soon the client should come back: it reconnects elsewhere, so no need to wait.</summary>
     public static readonly TimeSpan ReconnectHint = TimeSpan.FromMilliseconds(250);
 
-    private readonly CancellationTokenSource _hardStop = new();
+    // Created with the TimeProvider so CancelAfter uses it; disposing it also stops that timer safely.
+    private readonly CancellationTokenSource _hardStop = new(Timeout.InfiniteTimeSpan, time);
     private Frame _farewell;
-    private ITimer? _hardStopTimer;
 
     /// <summary>True once the instance is shutting down: new streams are refused.</summary>
     public bool IsStopping { get; private set; }
@@ -34,13 +34,6 @@ internal sealed partial class StreamShutdown(RoomHubs hubs, IOptions<ChatOptions
 
     public Task StoppingAsync(CancellationToken cancellationToken)
     {
-        // The host may be stopped twice (WebApplicationFactory stops it, and so does RunAsync when it sees the stop).
-        // A second hard-stop timer would be left undisposed and fire on a disposed token source after the host is gone.
-        if (IsStopping)
-        {
-            return Task.CompletedTask;
-        }
-
         IsStopping = true;
         var open = 0;
         foreach (var hub in hubs.All)
@@ -50,7 +43,7 @@ internal sealed partial class StreamShutdown(RoomHubs hubs, IOptions<ChatOptions
         }
 
         ClosingStreams(open);
-        _hardStopTimer = time.CreateTimer(_ => CutStuckStreams(), null, options.Value.ShutdownTimeout / 2, Timeout.InfiniteTimeSpan);
+        _hardStop.CancelAfter(options.Value.ShutdownTimeout / 2);
         return Task.CompletedTask;
     }
 
@@ -62,23 +55,7 @@ internal sealed partial class StreamShutdown(RoomHubs hubs, IOptions<ChatOptions
 
     public Task StoppedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
-    public void Dispose()
-    {
-        _hardStopTimer?.Dispose();
-        _hardStop.Dispose();
-    }
-
-    private void CutStuckStreams()
-    {
-        try
-        {
-            _hardStop.Cancel();
-        }
-        catch (ObjectDisposedException)
-        {
-            // The timer fired while the host was being disposed: there is nothing left to cut.
-        }
-    }
+    public void Dispose() => _hardStop.Dispose();
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Shutting down: told {Count} open streams to reconnect elsewhere.")]
     private partial void ClosingStreams(int count);

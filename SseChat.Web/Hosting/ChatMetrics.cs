@@ -1,0 +1,50 @@
+using System.Diagnostics.Metrics;
+
+namespace SseChat.Web.Hosting;
+
+/// <summary>
+/// The app's instruments (System.Diagnostics.Metrics), exported by OpenTelemetry on <c>/metrics</c>. Recording is
+/// cheap enough for the fan-out path: one call per event per instance, never one per stream.
+/// </summary>
+public sealed class ChatMetrics
+{
+    public const string MeterName = "SseChat";
+
+    private readonly UpDownCounter<long> _openStreams;
+    private readonly Counter<long> _published;
+    private readonly Counter<long> _delivered;
+    private readonly Histogram<double> _fanOut;
+    private readonly Counter<long> _slowDisconnects;
+    private readonly Counter<long> _busFailures;
+    private readonly Counter<long> _busReconnects;
+
+    public ChatMetrics(IMeterFactory meters)
+    {
+        var meter = meters.Create(MeterName);
+        _openStreams = meter.CreateUpDownCounter<long>("ssechat.streams.open", "{stream}", "SSE streams open on this instance.");
+        _published = meter.CreateCounter<long>("ssechat.messages.published", "{message}", "Messages this instance accepted and published.");
+        _delivered = meter.CreateCounter<long>("ssechat.messages.delivered", "{message}", "Frames queued to streams (one per stream per event).");
+        _fanOut = meter.CreateHistogram<double>("ssechat.fanout.duration", "ms", "Time to render, encode and queue one event for every stream of its room.");
+        _slowDisconnects = meter.CreateCounter<long>("ssechat.streams.slow_disconnects", "{stream}", "Streams cut off because their client fell too far behind.");
+        _busFailures = meter.CreateCounter<long>("ssechat.bus.failures", "{failure}", "Bus operations that failed after retries.");
+        _busReconnects = meter.CreateCounter<long>("ssechat.bus.reconnects", "{reconnect}", "Times the Redis connection came back.");
+    }
+
+    public void StreamOpened() => _openStreams.Add(1);
+
+    public void StreamClosed() => _openStreams.Add(-1);
+
+    public void MessagePublished() => _published.Add(1);
+
+    public void FannedOut(int streams, TimeSpan elapsed)
+    {
+        _delivered.Add(streams);
+        _fanOut.Record(elapsed.TotalMilliseconds);
+    }
+
+    public void SlowClientDisconnected() => _slowDisconnects.Add(1);
+
+    public void BusFailed(string operation) => _busFailures.Add(1, new KeyValuePair<string, object?>("operation", operation));
+
+    public void BusReconnected() => _busReconnects.Add(1);
+}

@@ -1,0 +1,70 @@
+using System.Net;
+using Microsoft.AspNetCore.HttpOverrides;
+using Microsoft.Extensions.Options;
+
+namespace SseChat.Web.Hosting;
+
+/// <summary>
+/// Which balancers may tell us the client's address and scheme (X-Forwarded-For / -Proto). Only those are believed:
+/// anyone else could forge the headers to dodge per-address limits or make cookies lose their Secure flag.
+/// Loopback is always trusted (a balancer on the same host).
+/// </summary>
+public sealed class ProxyOptions
+{
+    public const string SectionName = "ForwardedHeaders";
+
+    /// <summary>Addresses of trusted proxies, e.g. "10.0.0.5".</summary>
+    public IList<string> KnownProxies { get; } = [];
+
+    /// <summary>Networks of trusted proxies in CIDR form, e.g. "172.16.0.0/12".</summary>
+    public IList<string> KnownNetworks { get; } = [];
+
+    internal sealed class ProxyOptionsValidator : IValidateOptions<ProxyOptions>
+    {
+        public ValidateOptionsResult Validate(string? name, ProxyOptions options)
+        {
+            var errors = new List<string>();
+            for (var i = 0; i < options.KnownProxies.Count; i++)
+            {
+                if (!IPAddress.TryParse(options.KnownProxies[i], out _))
+                {
+                    errors.Add($"{SectionName}:KnownProxies:{i} is not an IP address: '{options.KnownProxies[i]}'.");
+                }
+            }
+
+            for (var i = 0; i < options.KnownNetworks.Count; i++)
+            {
+                if (!System.Net.IPNetwork.TryParse(options.KnownNetworks[i], out _))
+                {
+                    errors.Add($"{SectionName}:KnownNetworks:{i} is not a network in CIDR form (e.g. 172.16.0.0/12): '{options.KnownNetworks[i]}'.");
+                }
+            }
+
+            return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+        }
+    }
+}
+
+/// <summary>Registers forwarded-header handling for the proxies <see cref="ProxyOptions"/> trusts.</summary>
+public static class ForwardedHeadersSetup
+{
+    public static IServiceCollection AddSseChatForwardedHeaders(this IServiceCollection services)
+    {
+        services.AddOptions<ProxyOptions>().BindConfiguration(ProxyOptions.SectionName).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<ProxyOptions>, ProxyOptions.ProxyOptionsValidator>();
+        services.AddOptions<ForwardedHeadersOptions>().Configure<IOptions<ProxyOptions>>((forwarded, proxies) =>
+        {
+            forwarded.ForwardedHeaders = ForwardedHeaders.XForwardedFor | ForwardedHeaders.XForwardedProto;
+            foreach (var proxy in proxies.Value.KnownProxies)
+            {
+                forwarded.KnownProxies.Add(IPAddress.Parse(proxy));
+            }
+
+            foreach (var network in proxies.Value.KnownNetworks)
+            {
+                forwarded.KnownIPNetworks.Add(System.Net.IPNetwork.Parse(network));
+            }
+        });
+        return services;
+    }
+}

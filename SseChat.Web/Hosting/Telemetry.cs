@@ -1,0 +1,44 @@
+using Microsoft.Extensions.Diagnostics.Enrichment;
+using OpenTelemetry.Metrics;
+using OpenTelemetry.Resources;
+
+namespace SseChat.Web.Hosting;
+
+/// <summary>
+/// Metrics on <c>/metrics</c> (OpenTelemetry's Prometheus exporter) and the instance name on every log line (a
+/// static log enricher). JSON logs are the framework's: <c>Logging__Console__FormatterName=json</c>.
+/// </summary>
+public static class Telemetry
+{
+    public const string MetricsPath = "/metrics";
+
+    public static WebApplicationBuilder AddSseChatTelemetry(this WebApplicationBuilder builder)
+    {
+        builder.Services.AddSingleton<ChatMetrics>();
+        builder.Services.AddOpenTelemetry()
+            .ConfigureResource(resource => resource.AddService("sse-chat"))
+            .WithMetrics(metrics => metrics
+            .AddMeter(ChatMetrics.MeterName)
+            .AddPrometheusExporter());
+
+        builder.Logging.EnableEnrichment();
+        builder.Services.AddStaticLogEnricher<InstanceLogEnricher>();
+        return builder;
+    }
+
+    public static WebApplication MapSseChatTelemetry(this WebApplication app)
+    {
+        app.MapPrometheusScrapingEndpoint(MetricsPath);
+        return app;
+    }
+
+    /// <summary>Adds "instance" (the Instance:Name setting, else host name and process id) to every log record.</summary>
+    private sealed class InstanceLogEnricher(IConfiguration configuration) : IStaticLogEnricher
+    {
+        private readonly string _instance = configuration[InstanceHeader.SettingName] is { Length: > 0 } name
+            ? name
+            : $"{Environment.MachineName}/{Environment.ProcessId}";
+
+        public void Enrich(IEnrichmentTagCollector collector) => collector.Add("instance", _instance);
+    }
+}
