@@ -1,3 +1,4 @@
+using System.Net;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
 
@@ -16,7 +17,10 @@ public sealed class ChatAppFactory : WebApplicationFactory<Program>
     {
         _settings = settings ?? [];
         _configure = configure;
-        UseKestrel(0);
+        // A loopback endpoint of Kestrel's own rather than UseKestrel(0): that form rewrites the server's addresses
+        // after the app has started binding, and now and then loses the race ("IServerAddressesFeature.Addresses
+        // cannot be modified after the server has started", dotnet/aspnetcore#67714).
+        UseKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, 0));
     }
 
     /// <summary>The address Kestrel listens on (starts the server on first use).</summary>
