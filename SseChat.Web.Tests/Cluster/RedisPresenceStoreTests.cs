@@ -6,6 +6,7 @@ using Polly;
 using Polly.Registry;
 using SseChat.Web.Bus;
 using SseChat.Web.Chat;
+using SseChat.Web.Hosting;
 using SseChat.Web.Presence;
 using SseChat.Web.Tests.Infrastructure;
 using StackExchange.Redis;
@@ -36,7 +37,11 @@ public sealed class RedisPresenceStoreTests : IAsyncLifetime
     public async Task InitializeAsync()
     {
         _redis = await ConnectionMultiplexer.ConnectAsync(_server.Configuration);
-        _services = new ServiceCollection().AddResiliencePipeline(BusResilience.PublishPipeline, BusResilience.Configure).BuildServiceProvider();
+        _services = new ServiceCollection()
+            .AddResiliencePipeline(BusResilience.PublishPipeline, BusResilience.Configure)
+            .AddMetrics()
+            .AddSingleton<ChatMetrics>()
+            .BuildServiceProvider();
         var queue = await _redis.GetSubscriber().SubscribeAsync(_keys.Channel(Room));
         queue.OnMessage(m => _notices.Writer.TryWrite(EventCodec.DeserializeChannelPayload((string)m.Message!).Event));
     }
@@ -140,7 +145,7 @@ public sealed class RedisPresenceStoreTests : IAsyncLifetime
 
     private RedisPresenceStore Store(TimeSpan expiry) => new(
         _redis, _keys, _services.GetRequiredService<ResiliencePipelineProvider<string>>(),
-        Options.Create(new ChatOptions { PresenceExpiry = expiry }), NullLogger<RedisPresenceStore>.Instance);
+        Options.Create(new ChatOptions { PresenceExpiry = expiry }), _services.GetRequiredService<ChatMetrics>(), NullLogger<RedisPresenceStore>.Instance);
 
     private static Member Person(string nick)
     {

@@ -4,6 +4,7 @@ using Polly;
 using Polly.Registry;
 using SseChat.Web.Bus;
 using SseChat.Web.Chat;
+using SseChat.Web.Hosting;
 using StackExchange.Redis;
 
 namespace SseChat.Web.Presence;
@@ -136,6 +137,7 @@ internal sealed partial class RedisPresenceStore : IPresenceStore
     private readonly RedisKeys _keys;
     private readonly ResiliencePipeline _pipeline;
     private readonly IOptions<ChatOptions> _options;
+    private readonly ChatMetrics _metrics;
     private readonly ILogger<RedisPresenceStore> _logger;
 
     public RedisPresenceStore(
@@ -143,12 +145,14 @@ internal sealed partial class RedisPresenceStore : IPresenceStore
         RedisKeys keys,
         ResiliencePipelineProvider<string> pipelines,
         IOptions<ChatOptions> options,
+        ChatMetrics metrics,
         ILogger<RedisPresenceStore> logger)
     {
         _redis = redis;
         _keys = keys;
         _pipeline = pipelines.GetPipeline(BusResilience.PublishPipeline);
         _options = options;
+        _metrics = metrics;
         _logger = logger;
     }
 
@@ -264,6 +268,7 @@ internal sealed partial class RedisPresenceStore : IPresenceStore
         catch (Exception ex) when (BusResilience.IsUnavailable(ex) && !cancellationToken.IsCancellationRequested)
         {
             PresenceFailed(operation, room, ex);
+            _metrics.BusFailed("presence-" + operation);
             throw new BusUnavailableException("Presence is unavailable: the chat server cannot reach Redis.", ex);
         }
     }
