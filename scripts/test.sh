@@ -8,6 +8,8 @@ cd "$(dirname "$0")/.."
 # Integration tests start their own redis-server on a free loopback port; they need the binary.
 missing=()
 command -v redis-server >/dev/null 2>&1 || [ -x /usr/bin/redis-server ] || missing+=(redis-server)
+# The k6 scripts in load-tests/ are syntax- and contract-checked with node (k6 itself is not installable here).
+command -v node >/dev/null 2>&1 || missing+=(nodejs)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "test.sh: installing ${missing[*]} from apt" >&2
   sudo=""
