@@ -10,6 +10,7 @@
 #   --env KEY=VALUE    extra environment for every instance, e.g. Chat__StreamQueueCapacity=4096 (repeatable)
 #   --no-build         use the previous publish output in artifacts/load/
 #   --json-out FILE    append the driver's JSON line to FILE
+#   --logs DIR         keep the instances' and redis-server's output (after they stopped) in DIR
 # Everything after the options (or after --) goes to the driver; --urls and --pids are filled in here.
 # Exit code: the driver's (0 ok, 1 lost/duplicated/failed, 2 setup failure), or 3 when the cluster did not start.
 set -euo pipefail
@@ -18,6 +19,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 instances=3
 build=1
 json_out=""
+logs_dir=""
 server_env=()
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -25,6 +27,7 @@ while [ $# -gt 0 ]; do
     --env) server_env+=("$2"); shift 2 ;;
     --no-build) build=0; shift ;;
     --json-out) json_out=$2; shift 2 ;;
+    --logs) logs_dir=$2; shift 2 ;;
     --) shift; break ;;
     *) break ;;
   esac
@@ -48,14 +51,23 @@ ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 
 work=$(mktemp -d /tmp/ssechat-load.XXXXXX)
 started=()
-stop_started() {
+stop_pids() { # SIGTERM, up to 10 s to exit, then SIGKILL
   local pid
-  for pid in "${started[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-  for pid in "${started[@]}"; do
+  for pid in "$@"; do kill -TERM "$pid" 2>/dev/null || true; done
+  for pid in "$@"; do
     for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
     kill -KILL "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
   done
+}
+stop_started() {
+  # The instances first (they unsubscribe from redis on the way out), redis-server last.
+  [ ${#started[@]} -gt 1 ] && stop_pids "${started[@]:1}"
+  [ ${#started[@]} -gt 0 ] && stop_pids "${started[0]}"
   started=()
+  if [ -n "$logs_dir" ]; then
+    mkdir -p "$logs_dir" && cp "$work"/*.log "$work"/*.out "$logs_dir"/ 2>/dev/null || true
+  fi
   rm -rf "$work"
 }
 trap stop_started EXIT
