@@ -106,7 +106,7 @@ public sealed class LoadDriverTests
     {
         var stat = "4242 (dotnet (x) y) S 1 4242 4242 0 -1 4194560 20853 0 0 0 1234 567 0 0 20 0 25 0 1000 3000000000 30000";
 
-        Assert.Equal(1234 + 567, ProcessStats.ParseCpuTicks(stat));
+        Assert.Equal((1234, 567), ProcessStats.ParseCpuTicks(stat));
         Assert.Equal(106_552, ProcessStats.ParseRssKiB(["Name:\tdotnet", "VmRSS:\t  106552 kB", "VmSwap:\t0 kB"]));
     }
 
@@ -144,8 +144,8 @@ public sealed class LoadDriverTests
             RunId = "r1", Urls = ["http://127.0.0.1:1"], Clients = 2, StreamsOpen = 2, StreamsFailed = 0, StreamsDropped = 0, StreamErrors = [],
             TargetRate = 10, Seconds = 1, PayloadBytes = 0, MessagesScheduled = 10, PostsAccepted = 10, PostsFailed = 0,
             PostErrors = new Dictionary<string, int>(), AchievedRate = 10, Expected = 20, Delivered = 20, Lost = 0, Duplicates = 0,
-            Unexpected = 0, DeliveriesPerSecond = 20, LatencyP99Ms = 1.5, OpenSeconds = 0.1, SettleSeconds = 0.5, PostingSeconds = 1,
-            DrainSeconds = 0, Processes = [new ProcessReport(1, 10, 100, 110)], ServerCpuMs = 10, DriverCpuMs = 5, Ok = true,
+            Unexpected = 0, DeliveriesPerSecond = 20, LatencyP99Ms = 1.5, OpenNotices = 3, OpenSeconds = 0.1, SettleSeconds = 0.5, PostingSeconds = 1,
+            DrainSeconds = 0, Processes = [new ProcessReport(1, 10, 4, 100, 110)], ServerCpuMs = 10, DriverCpuMs = 5, Ok = true,
         };
 
         var json = report.ToJson();

@@ -5,8 +5,8 @@ using System.Text.Json.Serialization;
 
 namespace SseChat.LoadDriver;
 
-/// <summary>Resource use of one server process over the run.</summary>
-internal sealed record ProcessReport(int Pid, double CpuMs, long RssBeforeKiB, long RssOpenKiB);
+/// <summary>Resource use of one server process over the run: CPU time in user and kernel mode, RSS before and with the streams open.</summary>
+internal sealed record ProcessReport(int Pid, double CpuMs, double SystemCpuMs, long RssBeforeKiB, long RssOpenKiB);
 
 /// <summary>The outcome of one run: what was sent, what arrived, how fast, and what it cost the servers.</summary>
 internal sealed record LoadReport
@@ -47,12 +47,17 @@ internal sealed record LoadReport
     public double? LatencyP99Ms { get; init; }
     public double? LatencyMaxMs { get; init; }
 
+    /// <summary>Join notices (and other content events) the streams received while opening: each open reaches every open stream.</summary>
+    public required long OpenNotices { get; init; }
+
     public required double OpenSeconds { get; init; }
     public required double SettleSeconds { get; init; }
     public required double PostingSeconds { get; init; }
     public required double DrainSeconds { get; init; }
 
     public required IReadOnlyList<ProcessReport> Processes { get; init; }
+    /// <summary>CPU time of all given server processes while the streams opened and their join notices went round.</summary>
+    public double? ServerCpuOpenMs { get; init; }
     /// <summary>CPU time of all given server processes from the first POST to the end of the drain.</summary>
     public double? ServerCpuMs { get; init; }
     public double? ServerCpuUsPerDelivery { get; init; }
@@ -79,14 +84,15 @@ internal sealed record LoadReport
             ("lost / dup", $"{Lost} lost, {Duplicates} duplicates, {Unexpected} unexpected"),
             ("latency", $"p50 {Ms(LatencyP50Ms)}  p95 {Ms(LatencyP95Ms)}  p99 {Ms(LatencyP99Ms)}  max {Ms(LatencyMaxMs)}"),
             ("phases", $"open {F(OpenSeconds)} s, settle {F(SettleSeconds)} s, posting {F(PostingSeconds)} s, drain {F(DrainSeconds)} s"),
-            ("server cpu", ServerCpuMs is null ? "(no --pids)" : $"{F(ServerCpuMs.Value)} ms; {F(ServerCpuUsPerDelivery)} µs per delivered message"),
+            ("opening", $"{OpenNotices} notices delivered" + (ServerCpuOpenMs is null ? "" : $"; server cpu {F(ServerCpuOpenMs)} ms")),
+            ("server cpu", ServerCpuMs is null ? "(no --pids)" : $"{F(ServerCpuMs.Value)} ms ({F(Processes.Sum(p => p.SystemCpuMs))} in the kernel); {F(ServerCpuUsPerDelivery)} µs per delivered message"),
             ("server rss", RssPerStreamKiB is null ? "(no --pids)" : $"{F(RssPerStreamKiB.Value)} KiB per open stream"),
             ("driver cpu", $"{F(DriverCpuMs)} ms"),
             ("result", Ok ? "OK" : "FAILED"),
         };
         foreach (var p in Processes)
         {
-            rows.Insert(rows.Count - 2, ($"pid {p.Pid}", $"cpu {F(p.CpuMs)} ms, rss {p.RssBeforeKiB} -> {p.RssOpenKiB} KiB"));
+            rows.Insert(rows.Count - 2, ($"pid {p.Pid}", $"cpu {F(p.CpuMs)} ms ({F(p.SystemCpuMs)} in the kernel), rss {p.RssBeforeKiB} -> {p.RssOpenKiB} KiB"));
         }
 
         foreach (var (status, count) in PostErrors)

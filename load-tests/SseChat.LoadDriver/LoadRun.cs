@@ -55,7 +55,9 @@ internal static class LoadRun
         var settleStart = Stopwatch.GetTimestamp();
         await WaitQuietAsync(streams, options.SettleTimeout, cancellationToken);
         var settleSeconds = Stopwatch.GetElapsedTime(settleStart).TotalSeconds;
-        progress.WriteLine($"{streams.OpenCount}/{options.Clients} streams open in {openSeconds:0.0} s; quiet after {settleSeconds:0.0} s more ({streams.ContentEvents} notices)");
+        var openNotices = streams.ContentEvents;
+        var settled = ProcessStats.Read(options.Pids);
+        progress.WriteLine($"{streams.OpenCount}/{options.Clients} streams open in {openSeconds:0.0} s; quiet after {settleSeconds:0.0} s more ({openNotices} notices)");
         if (options.Hold > TimeSpan.Zero)
         {
             progress.WriteLine($"holding the streams idle for {options.Hold.TotalSeconds:0} s");
@@ -115,6 +117,7 @@ internal static class LoadRun
         var processes = options.Pids.Select((pid, i) => new ProcessReport(
             pid,
             ProcessSample.TicksToMilliseconds(cpuEnd[i].CpuTicks - cpuStart[i].CpuTicks),
+            ProcessSample.TicksToMilliseconds(cpuEnd[i].SystemTicks - cpuStart[i].SystemTicks),
             before[i].RssKiB,
             open[i].RssKiB)).ToArray();
         var serverCpuMs = options.Pids.Count == 0 ? (double?)null : processes.Sum(p => p.CpuMs);
@@ -150,11 +153,15 @@ internal static class LoadRun
             LatencyP95Ms = Percentile(ledger.Latency, 95),
             LatencyP99Ms = Percentile(ledger.Latency, 99),
             LatencyMaxMs = ledger.Latency.TotalCount == 0 ? null : ledger.Latency.GetMaxValue() / 1000.0,
+            OpenNotices = openNotices,
             OpenSeconds = openSeconds,
             SettleSeconds = settleSeconds,
             PostingSeconds = postingSeconds,
             DrainSeconds = drainSeconds,
             Processes = processes,
+            ServerCpuOpenMs = options.Pids.Count == 0
+                ? null
+                : ProcessSample.TicksToMilliseconds(settled.Sum(s => s.CpuTicks) - before.Sum(s => s.CpuTicks)),
             ServerCpuMs = serverCpuMs,
             ServerCpuUsPerDelivery = serverCpuMs is null || delivered == 0 ? null : serverCpuMs * 1000.0 / delivered,
             RssPerStreamKiB = options.Pids.Count == 0 || counted.Length == 0

@@ -3,8 +3,10 @@ using System.Globalization;
 namespace SseChat.LoadDriver;
 
 /// <summary>CPU time (user + system) and resident memory of one process, as /proc shows them.</summary>
-internal readonly record struct ProcessSample(int Pid, long CpuTicks, long RssKiB)
+internal readonly record struct ProcessSample(int Pid, long UserTicks, long SystemTicks, long RssKiB)
 {
+    public long CpuTicks => UserTicks + SystemTicks;
+
     /// <summary>USER_HZ: the unit of utime/stime in /proc/&lt;pid&gt;/stat; 100 on every Linux architecture .NET runs on.</summary>
     public const int TicksPerSecond = 100;
 
@@ -20,7 +22,8 @@ internal static class ProcessStats
         {
             var stat = File.ReadAllText($"/proc/{pid.ToString(CultureInfo.InvariantCulture)}/stat");
             var status = File.ReadAllLines($"/proc/{pid.ToString(CultureInfo.InvariantCulture)}/status");
-            return new ProcessSample(pid, ParseCpuTicks(stat), ParseRssKiB(status));
+            var (user, system) = ParseCpuTicks(stat);
+            return new ProcessSample(pid, user, system, ParseRssKiB(status));
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or FormatException)
         {
@@ -39,8 +42,8 @@ internal static class ProcessStats
         return samples;
     }
 
-    /// <summary>utime + stime: fields 14 and 15 of /proc/&lt;pid&gt;/stat, counted after the parenthesised command name.</summary>
-    public static long ParseCpuTicks(string stat)
+    /// <summary>utime and stime: fields 14 and 15 of /proc/&lt;pid&gt;/stat, counted after the parenthesised command name.</summary>
+    public static (long User, long System) ParseCpuTicks(string stat)
     {
         ArgumentNullException.ThrowIfNull(stat);
         var end = stat.LastIndexOf(')');
@@ -51,7 +54,7 @@ internal static class ProcessStats
 
         // After ") ": field 3 (state) is index 0, so utime (14) is index 11 and stime (15) index 12.
         var fields = stat[(end + 2)..].Split(' ');
-        return long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture);
+        return (long.Parse(fields[11], CultureInfo.InvariantCulture), long.Parse(fields[12], CultureInfo.InvariantCulture));
     }
 
     /// <summary>VmRSS from /proc/&lt;pid&gt;/status, in KiB (0 for a process without memory, e.g. a zombie).</summary>
