@@ -7,7 +7,8 @@
 #   load-tests/run-local.sh --instances 3 -- --clients 300 --rate 100 --seconds 30
 #
 #   --instances N      SseChat instances (default 3)
-#   --env KEY=VALUE    extra environment for every instance, e.g. Chat__StreamQueueCapacity=4096 (repeatable)
+#   --env KEY=VALUE    extra environment for every instance, e.g. Chat__StreamQueueCapacity=4096 (repeatable);
+#                      the instances log at Warning unless --env Logging__LogLevel__Default=... says otherwise
 #   --no-build         use the previous publish output in artifacts/load/
 #   --json-out FILE    append the driver's JSON line to FILE
 #   --logs DIR         keep the instances' and redis-server's output (after they stopped) in DIR
@@ -112,12 +113,12 @@ for i in $(seq "$instances"); do
   port=$(free_port)
   home="$work/home$i"
   mkdir -p "$home"
+  # --env settings come last, so they can also replace these defaults (e.g. the log level).
   (
     cd "$web_out"
-    for kv in "${server_env[@]}"; do export "${kv?}"; done
-    HOME="$home" DOTNET_CLI_HOME="$home" ASPNETCORE_ENVIRONMENT=Production \
+    exec env HOME="$home" DOTNET_CLI_HOME="$home" ASPNETCORE_ENVIRONMENT=Production \
       Redis__Configuration="127.0.0.1:$redis_port" Redis__KeyPrefix="$prefix" Logging__LogLevel__Default=Warning \
-      exec dotnet SseChat.Web.dll --urls "http://127.0.0.1:$port"
+      "${server_env[@]}" dotnet SseChat.Web.dll --urls "http://127.0.0.1:$port"
   ) >"$work/app$i.log" 2>&1 &
   started+=($!)
   pids+=($!)
