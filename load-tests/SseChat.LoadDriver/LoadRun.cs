@@ -86,7 +86,7 @@ internal static class LoadRun
         // Phase 3: wait for what is still on its way.
         var drainStart = Stopwatch.GetTimestamp();
         var target = accepted * counted.Length;
-        while (streams.Unique < target && Stopwatch.GetElapsedTime(drainStart) < options.Drain && streams.OpenCount > 0)
+        while (!AllDelivered(streams, counted, ledger, target) && Stopwatch.GetElapsedTime(drainStart) < options.Drain && streams.OpenCount > 0)
         {
             await Task.Delay(20, cancellationToken);
         }
@@ -102,7 +102,7 @@ internal static class LoadRun
         var dropped = 0;
         foreach (var r in counted)
         {
-            delivered += Bitmaps.CountBoth(r.Seen, ledger.Accepted);
+            delivered += DeliveredOfAccepted(r, ledger);
             unexpected += Bitmaps.CountOnlyFirst(r.Seen, ledger.Accepted) + r.OutOfRange;
             duplicates += r.Duplicates;
             lastDelivery = Math.Max(lastDelivery, r.LastDeliveryAt);
@@ -171,6 +171,29 @@ internal static class LoadRun
             Ok = lost == 0 && duplicates == 0 && streamsFailed == 0 && dropped == 0 && failed == 0,
         };
     }
+
+    /// <summary>
+    /// True when every counted stream has every accepted message. The cheap sum comes first; it also counts messages
+    /// whose POST failed but that were delivered all the same, so only the exact tally can say yes.
+    /// </summary>
+    private static bool AllDelivered(StreamSet streams, StreamReceiver[] counted, DeliveryLedger ledger, long target)
+    {
+        if (streams.Unique < target)
+        {
+            return false;
+        }
+
+        long delivered = 0;
+        foreach (var r in counted)
+        {
+            delivered += DeliveredOfAccepted(r, ledger);
+        }
+
+        return delivered >= target;
+    }
+
+    private static long DeliveredOfAccepted(StreamReceiver receiver, DeliveryLedger ledger) =>
+        Bitmaps.CountBoth(receiver.Seen, ledger.Accepted);
 
     private static async Task WaitAllSettledAsync(StreamSet streams, TimeSpan bound, TextWriter progress, CancellationToken cancellationToken)
     {
