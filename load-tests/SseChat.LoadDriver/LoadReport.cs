@@ -16,9 +16,9 @@ internal sealed record LoadReport
     public required int Clients { get; init; }
     /// <summary>Streams that delivered their first event before posting started; each is expected to get every message.</summary>
     public required int StreamsOpen { get; init; }
-    /// <summary>Streams that never opened.</summary>
+    /// <summary>Streams that never delivered a first event.</summary>
     public required int StreamsFailed { get; init; }
-    /// <summary>Open streams that ended before the run stopped them.</summary>
+    /// <summary>Streams that opened and then ended before the run stopped them (while opening, posting or draining).</summary>
     public required int StreamsDropped { get; init; }
     public required IReadOnlyList<string> StreamErrors { get; init; }
 

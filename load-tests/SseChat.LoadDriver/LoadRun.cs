@@ -99,18 +99,17 @@ internal static class LoadRun
 
         // The tally, exact per stream: every accepted message once on every stream that was open when posting began.
         long delivered = 0, unexpected = 0, duplicates = 0, lastDelivery = postingStart;
-        var dropped = 0;
         foreach (var r in counted)
         {
             delivered += DeliveredOfAccepted(r, ledger);
             unexpected += Bitmaps.CountOnlyFirst(r.Seen, ledger.Accepted) + r.OutOfRange;
             duplicates += r.Duplicates;
             lastDelivery = Math.Max(lastDelivery, r.LastDeliveryAt);
-            if (r.Failure is not null)
-            {
-                dropped++;
-            }
         }
+
+        // Failed: never delivered a first event. Dropped: opened, then ended before the run stopped it (any phase).
+        var streamsFailed = streams.Receivers.Count(r => !r.Opened);
+        var dropped = streams.Receivers.Count(r => r.Opened && r.Failure is not null);
 
         var expected = accepted * counted.Length;
         var deliverySeconds = Stopwatch.GetElapsedTime(postingStart, lastDelivery).TotalSeconds;
@@ -121,7 +120,6 @@ internal static class LoadRun
             before[i].RssKiB,
             open[i].RssKiB)).ToArray();
         var serverCpuMs = options.Pids.Count == 0 ? (double?)null : processes.Sum(p => p.CpuMs);
-        var streamsFailed = options.Clients - counted.Length;
         var lost = expected - delivered;
 
         return new LoadReport
