@@ -207,7 +207,7 @@ public sealed class ChatInBrowserTests(Chromium chromium, RedisServer redis) : I
         {
             await ann.Locator("#text").FillAsync("this must not be lost");
             await ann.Locator("#text").PressAsync("Enter");
-            await Expect(ann.Locator("#form-error")).ToContainTextAsync("Not sent");
+            await Expect(ann.Locator("#form-error")).ToContainTextAsync("Not confirmed");
             await Expect(ann.Locator("#text")).ToHaveValueAsync("this must not be lost");
             await ScreenshotAsync(ann, "send-failed");
         }

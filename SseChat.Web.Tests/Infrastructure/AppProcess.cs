@@ -26,6 +26,9 @@ public sealed class AppProcess : IAsyncDisposable
 
     public Uri BaseAddress { get; }
 
+    /// <summary>The app's own process (dotnet runs the app in the process it starts), e.g. for /proc figures.</summary>
+    public int ProcessId => _process.Id;
+
     public string Output => string.Join('\n', _output);
 
     public bool HasExited => _process.HasExited;

@@ -18,6 +18,9 @@ public sealed class RedisServer : IAsyncLifetime
 
     public int Port { get; } = Ports.FreeLoopbackPort();
 
+    /// <summary>The redis-server process, e.g. for /proc figures.</summary>
+    public int ProcessId => _process?.Id ?? throw new InvalidOperationException("redis-server is not started.");
+
     /// <summary>A StackExchange.Redis configuration string for this server.</summary>
     public string Configuration => $"127.0.0.1:{Port}";
 

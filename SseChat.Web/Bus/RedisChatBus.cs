@@ -304,7 +304,7 @@ internal sealed partial class RedisChatBus : IChatBus, IAsyncDisposable
         {
             BusFailed(operation, room, ex);
             _metrics.BusFailed(operation);
-            throw new BusUnavailableException("Not sent: the chat server cannot reach its message store right now. Try again in a moment.", ex);
+            throw new BusUnavailableException("Not confirmed: the chat server cannot reach its message store right now. Send again in a moment; a message is never posted twice.", ex);
         }
     }
 

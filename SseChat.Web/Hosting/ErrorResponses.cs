@@ -69,7 +69,7 @@ internal static class ErrorResponses
     {
         StatusCodes.Status413PayloadTooLarge =>
             $"The request is too large: at most {context.RequestServices.GetRequiredService<IOptions<ChatOptions>>().Value.MaxRequestBodyBytes:N0} bytes are accepted.",
-        StatusCodes.Status503ServiceUnavailable => "Not sent: the chat server cannot reach its message store right now. Try again in a moment.",
+        StatusCodes.Status503ServiceUnavailable => "Not confirmed: the chat server cannot reach its message store right now. Send again in a moment; a message is never posted twice.",
         StatusCodes.Status404NotFound => "There is no such page in this chat.",
         >= 400 and < 500 => "The request could not be understood. Reload the page and try again.",
         _ => "Something went wrong on the server. Nothing was sent; try again.",

@@ -139,11 +139,12 @@
         }
     });
 
-    // No answer at all (the instance is gone): say so; the text stays in the form, ready to send again.
+    // No answer at all (the instance went away): say so; the text stays in the form, ready to send again under the
+    // same client message id, so a message that did arrive is not posted twice.
     document.addEventListener('htmx:error', e => {
         const source = e.target;
         if (!(source instanceof Element) || source.id !== 'send') return;
         const slot = document.getElementById('form-error');
-        if (slot) slot.textContent = 'Not sent: the connection to the chat failed. Try again.';
+        if (slot) slot.textContent = 'Not confirmed: no answer from the chat. Send again; a message is never posted twice.';
     });
 })();

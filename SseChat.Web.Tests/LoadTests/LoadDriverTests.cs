@@ -1,0 +1,161 @@
+using System.Net.ServerSentEvents;
+using System.Text;
+using SseChat.LoadDriver;
+using SseChat.Web.Chat;
+using SseChat.Web.Streaming;
+using SseChat.Web.Tests.Infrastructure;
+
+namespace SseChat.Web.Tests.LoadTests;
+
+/// <summary>The load driver's parts on their own: arguments, the message text, parsing real frames, /proc, the form.</summary>
+public sealed class LoadDriverTests
+{
+    [Fact]
+    public void Options_parse_both_argument_forms()
+    {
+        var options = DriverOptions.Parse(["--urls", "http://127.0.0.1:5001, http://localhost:5002/", "--clients=300", "--rate", "100",
+            "--seconds", "2.5", "--payload", "200", "--pids", "10,20", "--warmup", "3"]);
+
+        Assert.Equal(["http://127.0.0.1:5001/", "http://localhost:5002/"], options.Urls.Select(u => u.ToString()));
+        Assert.Equal(300, options.Clients);
+        Assert.Equal(100, options.Rate);
+        Assert.Equal(250, options.MessageCount);
+        Assert.Equal(200, options.PayloadBytes);
+        Assert.Equal([10, 20], options.Pids);
+        Assert.Equal(TimeSpan.FromSeconds(3), options.Warmup);
+    }
+
+    [Theory]
+    [InlineData("--clients", "10")]
+    [InlineData("--urls", "http://127.0.0.1:1", "--bogus", "1")]
+    [InlineData("--urls", "http://127.0.0.1:1", "--clients", "0")]
+    [InlineData("--urls", "http://127.0.0.1:1", "--payload", "2001")]
+    [InlineData("--urls", "http://127.0.0.1:1", "--pids", "12,abc")]
+    [InlineData("--urls", "http://127.0.0.1:1", "--run-id", "has-dash")]
+    [InlineData("--urls", "http://127.0.0.1:1", "--rate")]
+    [InlineData("--urls", "http://10.1.2.3:5001")]
+    [InlineData("--urls", "http://example.com")]
+    public void Bad_or_remote_arguments_are_refused(params string[] args)
+    {
+        Assert.Throws<ArgumentException>(() => DriverOptions.Parse(args));
+    }
+
+    [Fact]
+    public void A_remote_target_needs_the_explicit_flag()
+    {
+        var options = DriverOptions.Parse(["--urls", "http://example.com", "--allow-remote"]);
+
+        Assert.Equal("example.com", options.Urls.Single().Host);
+    }
+
+    [Theory]
+    [InlineData(0, "lt:abc123-42:1732000000000")]
+    [InlineData(40, "lt:abc123-42:1732000000000 xxxxxxxxxxxxx")]
+    public void The_text_is_the_marker_padded_to_the_payload_size(int payload, string expected)
+    {
+        var text = LoadText.Format("abc123", 42, 1732000000000, payload);
+
+        Assert.Equal(expected, text);
+        Assert.True(ClientMessageId.IsValid(LoadText.ClientMessageId("abc123", 42)));
+    }
+
+    [Theory]
+    [InlineData("<p class=\"text\">lt:run1-7:1732000000000 xx</p>", true)]
+    [InlineData("<p class=\"text\">lt:run1w-7:1732000000000</p>", false)] // another run whose id starts the same
+    [InlineData("<p class=\"text\">lt:run2-7:1732000000000</p>", false)]
+    [InlineData("<p class=\"text\">lt:run1-:1732000000000</p>", false)]
+    [InlineData("<p class=\"text\">lt:run1-7</p>", false)]
+    [InlineData("<li data-kind=\"user-joined\">guest-1 joined</li>", false)]
+    public void Only_this_runs_well_formed_marker_parses(string data, bool parses)
+    {
+        var ok = LoadText.TryParse(Encoding.UTF8.GetBytes(data), "run1"u8, out var seq, out var sentMs);
+
+        Assert.Equal(parses, ok);
+        if (parses)
+        {
+            Assert.Equal(7, seq);
+            Assert.Equal(1732000000000, sentMs);
+        }
+    }
+
+    [Fact]
+    public async Task The_marker_survives_the_apps_rendering_and_framing_and_the_parser_finds_it()
+    {
+        var renderer = new FragmentRenderer();
+        var text = LoadText.Format("run1", 1234, 1732000000000, 300);
+        var message = renderer.Render(new ChatEvent(ChatEventKind.Message, ChatOptions.Lobby, "ann <b>", text, DateTimeOffset.UnixEpoch, "5-0"));
+        var joined = renderer.Render(new ChatEvent(ChatEventKind.UserJoined, ChatOptions.Lobby, "ann <b>", "", DateTimeOffset.UnixEpoch));
+        var stream = new MemoryStream([
+            .. await SseFrames.ControlAsync("ping", "", TimeSpan.FromSeconds(2)),
+            .. await SseFrames.FragmentAsync(joined, null),
+            .. await SseFrames.FragmentAsync(message, "5-0"),
+        ]);
+
+        var parsed = new List<long>();
+        await foreach (var item in SseParser.Create(stream, StreamReceiver.CreateParser("run1")).EnumerateAsync())
+        {
+            parsed.Add(item.Data);
+        }
+
+        Assert.Equal([StreamReceiver.Control, StreamReceiver.OtherContent, 1234], parsed);
+        Assert.Contains(text, message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Cpu_ticks_are_read_after_the_command_name_even_with_spaces_and_parentheses_in_it()
+    {
+        var stat = "4242 (dotnet (x) y) S 1 4242 4242 0 -1 4194560 20853 0 0 0 1234 567 0 0 20 0 25 0 1000 3000000000 30000";
+
+        Assert.Equal((1234, 567), ProcessStats.ParseCpuTicks(stat));
+        Assert.Equal(106_552, ProcessStats.ParseRssKiB(["Name:\tdotnet", "VmRSS:\t  106552 kB", "VmSwap:\t0 kB"]));
+    }
+
+    [Fact]
+    public void This_process_can_be_sampled()
+    {
+        var sample = ProcessStats.Read(Environment.ProcessId);
+
+        Assert.True(sample.RssKiB > 0);
+        Assert.True(sample.CpuTicks > 0);
+        Assert.Throws<InvalidOperationException>(() => ProcessStats.Read(int.MaxValue));
+    }
+
+    [Fact]
+    public async Task The_driver_reads_the_same_token_and_client_id_from_the_real_page_as_a_browser_does()
+    {
+        using var app = new ChatAppFactory();
+        using var browser = new ChatBrowser();
+        var page = await browser.GetPageAsync(app.BaseAddress);
+        using var response = await browser.Client(app.BaseAddress).GetAsync("/");
+
+        var (token, cmid) = ChatInstance.ReadSendForm(await response.Content.ReadAsStringAsync());
+
+        Assert.False(string.IsNullOrEmpty(token));
+        Assert.Equal(page.AntiforgeryToken.Length, token.Length);
+        Assert.Equal(page.ClientMessageId.Length, cmid.Length);
+        Assert.Throws<InvalidOperationException>(() => ChatInstance.ReadSendForm("<html><form id=\"nick\"></form></html>"));
+    }
+
+    [Fact]
+    public void The_report_round_trips_through_its_json_line()
+    {
+        var report = new LoadReport
+        {
+            RunId = "r1", Urls = ["http://127.0.0.1:1"], Clients = 2, StreamsOpen = 2, StreamsFailed = 0, StreamsDropped = 0, StreamErrors = [],
+            TargetRate = 10, Seconds = 1, PayloadBytes = 0, MessagesScheduled = 10, PostsAccepted = 10, PostsFailed = 0,
+            PostErrors = new Dictionary<string, int>(), AchievedRate = 10, Expected = 20, Delivered = 20, Lost = 0, Duplicates = 0,
+            Unexpected = 0, DeliveriesPerSecond = 20, LatencyP99Ms = 1.5, OpenNotices = 3, OpenSeconds = 0.1, SettleSeconds = 0.5, PostingSeconds = 1,
+            DrainSeconds = 0, Processes = [new ProcessReport(1, 10, 4, 100, 110)], ServerCpuMs = 10, DriverCpuMs = 5, Ok = true,
+        };
+
+        var json = report.ToJson();
+
+        Assert.DoesNotContain('\n', json);
+        Assert.Contains("\"lost\":0", json, StringComparison.Ordinal);
+        var back = LoadReport.FromJson(json)!;
+        Assert.Equal(report.Expected, back.Expected);
+        Assert.Equal(1.5, back.LatencyP99Ms);
+        Assert.Equal(110, back.Processes.Single().RssOpenKiB);
+        Assert.Contains("result", report.ToTable(), StringComparison.Ordinal);
+    }
+}

@@ -1,0 +1,327 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Globalization;
+using HdrHistogram;
+
+namespace SseChat.LoadDriver;
+
+/// <summary>
+/// One load run, in phases that each have a time bound: fetch a page per instance (token + cookies), sample the
+/// servers, open every stream and wait for each one's first event, let the join notices die down, sample memory,
+/// post at the target rate round-robin across instances, wait for the last deliveries, sample CPU, close.
+/// </summary>
+internal static class LoadRun
+{
+    private static readonly TimeSpan PostTimeout = TimeSpan.FromSeconds(10);
+    private static readonly TimeSpan Quiet = TimeSpan.FromMilliseconds(500);
+
+    public static async Task<LoadReport> RunAsync(DriverOptions options, TextWriter progress, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(progress);
+        options.Validate();
+        var run = options.RunId ?? LoadText.NewRunId();
+        var ledger = new DeliveryLedger(options.MessageCount);
+
+        using var streamHandler = new SocketsHttpHandler
+        {
+            UseCookies = false,
+            AllowAutoRedirect = false,
+            MaxConnectionsPerServer = int.MaxValue,
+            ConnectTimeout = TimeSpan.FromSeconds(10),
+        };
+        using var streamHttp = new HttpClient(streamHandler) { Timeout = Timeout.InfiniteTimeSpan };
+        using var postHandler = new SocketsHttpHandler
+        {
+            UseCookies = false,
+            AllowAutoRedirect = false,
+            MaxConnectionsPerServer = options.PostConnections,
+            ConnectTimeout = TimeSpan.FromSeconds(10),
+        };
+        using var postHttp = new HttpClient(postHandler) { Timeout = PostTimeout };
+
+        var instances = await Task.WhenAll(options.Urls.Select(u => ChatInstance.OpenAsync(postHttp, u, cancellationToken)));
+        var before = ProcessStats.Read(options.Pids);
+        var self = Process.GetCurrentProcess();
+        var driverCpuStart = self.TotalProcessorTime;
+
+        // Phase 1: every stream open (first event received), then quiet (the join notices of the burst delivered).
+        progress.WriteLine($"run {run}: opening {options.Clients} streams on {instances.Length} instance(s)");
+        using var streams = new StreamSet([.. instances.Select(i => i.Events)], options.Clients, ledger.MessageCount, options.OpenConcurrency, cancellationToken);
+        var openStart = Stopwatch.GetTimestamp();
+        streams.Start(streamHttp, StreamReceiver.CreateParser(run), ledger, options.OpenTimeout);
+        await WaitAllSettledAsync(streams, options.OpenTimeout, progress, cancellationToken);
+        var openSeconds = Stopwatch.GetElapsedTime(openStart).TotalSeconds;
+        var settleStart = Stopwatch.GetTimestamp();
+        await WaitQuietAsync(streams, options.SettleTimeout, cancellationToken);
+        var settleSeconds = Stopwatch.GetElapsedTime(settleStart).TotalSeconds;
+        var openNotices = streams.ContentEvents;
+        var settled = ProcessStats.Read(options.Pids);
+        progress.WriteLine($"{streams.OpenCount}/{options.Clients} streams open in {openSeconds:0.0} s; quiet after {settleSeconds:0.0} s more ({openNotices} notices)");
+        if (options.Hold > TimeSpan.Zero)
+        {
+            progress.WriteLine($"holding the streams idle for {options.Hold.TotalSeconds:0} s");
+            await Task.Delay(options.Hold, cancellationToken);
+        }
+
+        var open = ProcessStats.Read(options.Pids);
+        if (options.Warmup > TimeSpan.Zero && options.Rate > 0)
+        {
+            await WarmUpAsync(options, instances, run, postHttp, streams, progress, cancellationToken);
+        }
+
+        var counted = streams.Receivers.Where(r => r.Opened && r.Failure is null).ToArray();
+
+        // Phase 2: post on schedule, round-robin across instances.
+        var cpuStart = ProcessStats.Read(options.Pids);
+        var errors = new ConcurrentDictionary<string, int>(StringComparer.Ordinal);
+        progress.WriteLine($"posting {ledger.MessageCount} messages at {options.Rate.ToString(CultureInfo.InvariantCulture)}/s");
+        var postingStart = Stopwatch.GetTimestamp();
+        var posts = await PostScheduleAsync(options, instances, run, ledger, postHttp, errors, cancellationToken);
+        await Task.WhenAll(posts).WaitAsync(PostTimeout + TimeSpan.FromSeconds(5), cancellationToken);
+        var postingSeconds = Stopwatch.GetElapsedTime(postingStart).TotalSeconds;
+        var accepted = Bitmaps.Count(ledger.Accepted);
+        var failed = ledger.MessageCount - accepted;
+
+        // Phase 3: wait for what is still on its way.
+        var drainStart = Stopwatch.GetTimestamp();
+        var target = accepted * counted.Length;
+        while (!AllDelivered(streams, counted, ledger, target) && Stopwatch.GetElapsedTime(drainStart) < options.Drain && streams.OpenCount > 0)
+        {
+            await Task.Delay(20, cancellationToken);
+        }
+
+        var drainSeconds = Stopwatch.GetElapsedTime(drainStart).TotalSeconds;
+        var cpuEnd = ProcessStats.Read(options.Pids);
+        var driverCpuMs = (self.TotalProcessorTime - driverCpuStart).TotalMilliseconds;
+        progress.WriteLine($"posted {accepted}/{ledger.MessageCount} in {postingSeconds:0.0} s; drained in {drainSeconds:0.00} s; closing streams");
+        await streams.StopAsync(TimeSpan.FromSeconds(10));
+
+        // The tally, exact per stream: every accepted message once on every stream that was open when posting began.
+        long delivered = 0, unexpected = 0, duplicates = 0, lastDelivery = postingStart;
+        foreach (var r in counted)
+        {
+            delivered += DeliveredOfAccepted(r, ledger);
+            unexpected += Bitmaps.CountOnlyFirst(r.Seen, ledger.Accepted) + r.OutOfRange;
+            duplicates += r.Duplicates;
+            lastDelivery = Math.Max(lastDelivery, r.LastDeliveryAt);
+        }
+
+        // Failed: never delivered a first event. Dropped: opened, then ended before the run stopped it (any phase).
+        var streamsFailed = streams.Receivers.Count(r => !r.Opened);
+        var dropped = streams.Receivers.Count(r => r.Opened && r.Failure is not null);
+
+        var expected = accepted * counted.Length;
+        var deliverySeconds = Stopwatch.GetElapsedTime(postingStart, lastDelivery).TotalSeconds;
+        var processes = options.Pids.Select((pid, i) => new ProcessReport(
+            pid,
+            ProcessSample.TicksToMilliseconds(cpuEnd[i].CpuTicks - cpuStart[i].CpuTicks),
+            ProcessSample.TicksToMilliseconds(cpuEnd[i].SystemTicks - cpuStart[i].SystemTicks),
+            before[i].RssKiB,
+            open[i].RssKiB)).ToArray();
+        var serverCpuMs = options.Pids.Count == 0 ? (double?)null : processes.Sum(p => p.CpuMs);
+        var lost = expected - delivered;
+
+        return new LoadReport
+        {
+            RunId = run,
+            Urls = [.. options.Urls.Select(u => u.ToString().TrimEnd('/'))],
+            Clients = options.Clients,
+            StreamsOpen = counted.Length,
+            StreamsFailed = streamsFailed,
+            StreamsDropped = dropped,
+            StreamErrors = [.. streams.Receivers.Where(r => r.Failure is not null).GroupBy(r => r.Failure!).Select(g => $"{g.Count()} x {g.Key}")],
+            TargetRate = options.Rate,
+            Seconds = options.Seconds,
+            PayloadBytes = options.PayloadBytes,
+            MessagesScheduled = ledger.MessageCount,
+            PostsAccepted = accepted,
+            PostsFailed = failed,
+            PostErrors = errors.ToDictionary(e => e.Key, e => e.Value, StringComparer.Ordinal),
+            AchievedRate = postingSeconds > 0 ? accepted / postingSeconds : 0,
+            PostP50Ms = Percentile(ledger.PostLatency, 50),
+            PostP99Ms = Percentile(ledger.PostLatency, 99),
+            Expected = expected,
+            Delivered = delivered,
+            Lost = lost,
+            Duplicates = duplicates,
+            Unexpected = unexpected,
+            DeliveriesPerSecond = deliverySeconds > 0 ? delivered / deliverySeconds : 0,
+            LatencyP50Ms = Percentile(ledger.Latency, 50),
+            LatencyP95Ms = Percentile(ledger.Latency, 95),
+            LatencyP99Ms = Percentile(ledger.Latency, 99),
+            LatencyMaxMs = ledger.Latency.TotalCount == 0 ? null : ledger.Latency.GetMaxValue() / 1000.0,
+            OpenNotices = openNotices,
+            OpenSeconds = openSeconds,
+            SettleSeconds = settleSeconds,
+            PostingSeconds = postingSeconds,
+            DrainSeconds = drainSeconds,
+            Processes = processes,
+            ServerCpuOpenMs = options.Pids.Count == 0
+                ? null
+                : ProcessSample.TicksToMilliseconds(settled.Sum(s => s.CpuTicks) - before.Sum(s => s.CpuTicks)),
+            ServerCpuMs = serverCpuMs,
+            ServerCpuUsPerDelivery = serverCpuMs is null || delivered == 0 ? null : serverCpuMs * 1000.0 / delivered,
+            RssPerStreamKiB = options.Pids.Count == 0 || counted.Length == 0
+                ? null
+                : (double)(open.Sum(s => s.RssKiB) - before.Sum(s => s.RssKiB)) / counted.Length,
+            DriverCpuMs = driverCpuMs,
+            Ok = lost == 0 && duplicates == 0 && streamsFailed == 0 && dropped == 0 && failed == 0,
+        };
+    }
+
+    /// <summary>
+    /// True when every counted stream has every accepted message. The cheap sum comes first; it also counts messages
+    /// whose POST failed but that were delivered all the same, so only the exact tally can say yes.
+    /// </summary>
+    private static bool AllDelivered(StreamSet streams, StreamReceiver[] counted, DeliveryLedger ledger, long target)
+    {
+        if (streams.Unique < target)
+        {
+            return false;
+        }
+
+        long delivered = 0;
+        foreach (var r in counted)
+        {
+            delivered += DeliveredOfAccepted(r, ledger);
+        }
+
+        return delivered >= target;
+    }
+
+    private static long DeliveredOfAccepted(StreamReceiver receiver, DeliveryLedger ledger) =>
+        Bitmaps.CountBoth(receiver.Seen, ledger.Accepted);
+
+    private static async Task WaitAllSettledAsync(StreamSet streams, TimeSpan bound, TextWriter progress, CancellationToken cancellationToken)
+    {
+        var start = Stopwatch.GetTimestamp();
+        while (!streams.AllSettled.IsCompleted)
+        {
+            var left = bound + TimeSpan.FromSeconds(5) - Stopwatch.GetElapsedTime(start);
+            if (left <= TimeSpan.Zero)
+            {
+                // Streams still connecting count as failed to open; the report says so.
+                progress.WriteLine($"only {streams.Settled}/{streams.Receivers.Count} streams settled within the open timeout");
+                return;
+            }
+
+            await Task.WhenAny(streams.AllSettled, Task.Delay(TimeSpan.FromSeconds(Math.Min(2, left.TotalSeconds)), cancellationToken));
+            cancellationToken.ThrowIfCancellationRequested();
+            if (!streams.AllSettled.IsCompleted)
+            {
+                progress.WriteLine($"  {streams.OpenCount}/{streams.Receivers.Count} open");
+            }
+        }
+    }
+
+    /// <summary>Every open makes every stream receive a join notice: waits until no content event came for a moment.</summary>
+    private static async Task WaitQuietAsync(StreamSet streams, TimeSpan bound, CancellationToken cancellationToken)
+    {
+        var start = Stopwatch.GetTimestamp();
+        var last = streams.ContentEvents;
+        var quietSince = Stopwatch.GetTimestamp();
+        while (Stopwatch.GetElapsedTime(start) < bound)
+        {
+            await Task.Delay(50, cancellationToken);
+            var now = streams.ContentEvents;
+            if (now != last)
+            {
+                last = now;
+                quietSince = Stopwatch.GetTimestamp();
+            }
+            else if (Stopwatch.GetElapsedTime(quietSince) >= Quiet)
+            {
+                return;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Posts at the run's rate under another run id (the streams see those messages as someone else's), so the
+    /// measured window starts with warm servers: JIT tiers, connection pools, Redis script cache.
+    /// </summary>
+    private static async Task WarmUpAsync(DriverOptions options, ChatInstance[] instances, string run, HttpClient http, StreamSet streams, TextWriter progress, CancellationToken cancellationToken)
+    {
+        var warm = options with { Seconds = options.Warmup.TotalSeconds };
+        var ledger = new DeliveryLedger(warm.MessageCount);
+        var errors = new ConcurrentDictionary<string, int>(StringComparer.Ordinal);
+        progress.WriteLine($"warming up: {ledger.MessageCount} messages in {options.Warmup.TotalSeconds:0} s");
+        var posts = await PostScheduleAsync(warm, instances, run + "w", ledger, http, errors, cancellationToken);
+        await Task.WhenAll(posts).WaitAsync(PostTimeout + TimeSpan.FromSeconds(5), cancellationToken);
+        await WaitQuietAsync(streams, options.SettleTimeout, cancellationToken);
+        if (!errors.IsEmpty)
+        {
+            progress.WriteLine($"  warm-up POST errors: {string.Join(", ", errors.Select(e => $"{e.Value} x {e.Key}"))}");
+        }
+    }
+
+    private static async Task<List<Task>> PostScheduleAsync(
+        DriverOptions options,
+        ChatInstance[] instances,
+        string run,
+        DeliveryLedger ledger,
+        HttpClient http,
+        ConcurrentDictionary<string, int> errors,
+        CancellationToken cancellationToken)
+    {
+        var posts = new List<Task>(ledger.MessageCount);
+        var start = Stopwatch.GetTimestamp();
+        var next = 0;
+        while (next < ledger.MessageCount)
+        {
+            var elapsed = Stopwatch.GetElapsedTime(start).TotalSeconds;
+            var due = (int)Math.Min(ledger.MessageCount, Math.Floor(elapsed * options.Rate) + 1);
+            for (; next < due; next++)
+            {
+                posts.Add(PostOneAsync(instances[next % instances.Length], run, next, options.PayloadBytes, ledger, http, errors, cancellationToken));
+            }
+
+            if (next < ledger.MessageCount)
+            {
+                var wait = (next / options.Rate) - Stopwatch.GetElapsedTime(start).TotalSeconds;
+                await Task.Delay(TimeSpan.FromSeconds(Math.Max(wait, 0.001)), cancellationToken);
+            }
+        }
+
+        return posts;
+    }
+
+    private static async Task PostOneAsync(
+        ChatInstance instance,
+        string run,
+        int seq,
+        int payloadBytes,
+        DeliveryLedger ledger,
+        HttpClient http,
+        ConcurrentDictionary<string, int> errors,
+        CancellationToken cancellationToken)
+    {
+        var text = LoadText.Format(run, seq, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), payloadBytes);
+        using var request = instance.NewPost(text, LoadText.ClientMessageId(run, seq));
+        var sentAt = Stopwatch.GetTimestamp();
+        ledger.MarkSent(seq, sentAt);
+        try
+        {
+            using var response = await http.SendAsync(request, cancellationToken);
+            ledger.RecordPost(sentAt, Stopwatch.GetTimestamp());
+            if (response.IsSuccessStatusCode)
+            {
+                ledger.MarkAccepted(seq);
+            }
+            else
+            {
+                errors.AddOrUpdate($"HTTP {(int)response.StatusCode}", 1, (_, n) => n + 1);
+            }
+        }
+#pragma warning disable CA1031 // a failed POST is counted by its kind, never thrown into the schedule
+        catch (Exception ex)
+#pragma warning restore CA1031
+        {
+            errors.AddOrUpdate(ex is TaskCanceledException ? "timeout" : ex.GetType().Name, 1, (_, n) => n + 1);
+        }
+    }
+
+    private static double? Percentile(HistogramBase histogram, double percentile) =>
+        histogram.TotalCount == 0 ? null : histogram.GetValueAtPercentile(percentile) / 1000.0;
+}

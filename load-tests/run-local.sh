@@ -1,0 +1,152 @@
+#!/usr/bin/env bash
+# Runs the .NET load driver against a local cluster it starts itself: one redis-server and N SseChat instances
+# (from `dotnet publish` output, each with its own HOME) on free loopback ports. It passes the server pids
+# (instances + redis) to the driver for CPU and memory figures, and stops exactly the processes it started.
+#
+#   load-tests/run-local.sh [--instances N] [--env KEY=VALUE]... [--no-build] [--json-out FILE] [--] DRIVER ARGS
+#   load-tests/run-local.sh --instances 3 -- --clients 300 --rate 100 --seconds 30
+#
+#   --instances N      SseChat instances (default 3)
+#   --env KEY=VALUE    extra environment for every instance, e.g. Chat__StreamQueueCapacity=4096 (repeatable);
+#                      the instances log at Warning unless --env Logging__LogLevel__Default=... says otherwise
+#   --no-build         use the previous publish output in artifacts/load/
+#   --json-out FILE    append the driver's JSON line to FILE
+#   --logs DIR         keep the instances' and redis-server's output (after they stopped) in DIR
+# Everything after the options (or after --) goes to the driver; --urls and --pids are filled in here.
+# Exit code: the driver's (0 ok, 1 lost/duplicated/failed, 2 setup failure), or 3 when the cluster did not start.
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+instances=3
+build=1
+json_out=""
+logs_dir=""
+server_env=()
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --instances) instances=$2; shift 2 ;;
+    --env) server_env+=("$2"); shift 2 ;;
+    --no-build) build=0; shift ;;
+    --json-out) json_out=$2; shift 2 ;;
+    --logs) logs_dir=$2; shift 2 ;;
+    --) shift; break ;;
+    *) break ;;
+  esac
+done
+[[ "$instances" =~ ^[1-9][0-9]*$ ]] || { echo "run-local.sh: --instances takes a positive number" >&2; exit 2; }
+
+web_out="$root/artifacts/load/web"
+driver_out="$root/artifacts/load/driver"
+export DOTNET_NOLOGO=1 DOTNET_CLI_TELEMETRY_OPTOUT=1
+if [ "$build" -eq 1 ]; then
+  dotnet publish "$root/SseChat.Web/SseChat.Web.csproj" -c Release -o "$web_out" --nologo -v quiet >&2
+  dotnet publish "$root/load-tests/SseChat.LoadDriver/SseChat.LoadDriver.csproj" -c Release -o "$driver_out" --nologo -v quiet >&2
+fi
+[ -f "$web_out/SseChat.Web.dll" ] && [ -f "$driver_out/SseChat.LoadDriver.dll" ] \
+  || { echo "run-local.sh: no publish output in $root/artifacts/load; run without --no-build" >&2; exit 2; }
+redis_bin=$(command -v redis-server || echo /usr/bin/redis-server)
+[ -x "$redis_bin" ] || { echo "run-local.sh: redis-server is not installed (apt-get install redis-server)" >&2; exit 2; }
+
+# Thousands of streams need thousands of descriptors, in the driver and in each instance (they inherit this).
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+
+work=$(mktemp -d /tmp/ssechat-load.XXXXXX)
+started=()
+stop_pids() { # SIGTERM, up to 10 s to exit, then SIGKILL
+  local pid
+  for pid in "$@"; do kill -TERM "$pid" 2>/dev/null || true; done
+  for pid in "$@"; do
+    for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+  done
+}
+stop_started() {
+  # The instances first (they unsubscribe from redis on the way out), redis-server last.
+  [ ${#started[@]} -gt 1 ] && stop_pids "${started[@]:1}"
+  [ ${#started[@]} -gt 0 ] && stop_pids "${started[0]}"
+  started=()
+  if [ -n "$logs_dir" ]; then
+    mkdir -p "$logs_dir" && cp "$work"/*.log "$work"/*.out "$logs_dir"/ 2>/dev/null || true
+  fi
+  rm -rf "$work"
+}
+trap stop_started EXIT
+trap 'exit 130' INT TERM
+
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
+}
+
+redis_answers() {
+  local reply=""
+  { exec 3<>"/dev/tcp/127.0.0.1/$1"; } 2>/dev/null || return 1
+  printf 'PING\r\n' >&3
+  read -r -t 1 reply <&3 || true
+  exec 3>&-
+  [[ "$reply" == +PONG* ]]
+}
+
+wait_until() { # seconds, description, command...
+  local seconds=$1 what=$2
+  shift 2
+  for _ in $(seq $((seconds * 10))); do
+    "$@" && return 0
+    sleep 0.1
+  done
+  echo "run-local.sh: $what did not come up within $seconds s" >&2
+  return 1
+}
+
+redis_port=$(free_port)
+mkdir -p "$work/redis"
+"$redis_bin" --port "$redis_port" --bind 127.0.0.1 --save "" --appendonly no --dir "$work/redis" --daemonize no \
+  >"$work/redis.log" 2>&1 &
+started+=($!)
+redis_pid=$!
+wait_until 15 "redis-server on port $redis_port" redis_answers "$redis_port" || exit 3
+
+urls=()
+pids=()
+prefix="load$(date +%s)"
+for i in $(seq "$instances"); do
+  port=$(free_port)
+  home="$work/home$i"
+  mkdir -p "$home"
+  # The driver is one client address (and one person) posting for hundreds: the abuse limits, meant for people,
+  # are lifted. --env settings come last, so they can also replace these defaults (e.g. the log level).
+  (
+    cd "$web_out"
+    exec env HOME="$home" DOTNET_CLI_HOME="$home" ASPNETCORE_ENVIRONMENT=Production \
+      Redis__Configuration="127.0.0.1:$redis_port" Redis__KeyPrefix="$prefix" Logging__LogLevel__Default=Warning \
+      Limits__PostBurst=1000000 Limits__PostsPerSecond=1000000 Limits__AddressPostsPerSecond=1000000 \
+      Limits__StreamsPerAddress=1000000 Limits__StreamsPerInstance=1000000 \
+      "${server_env[@]}" dotnet SseChat.Web.dll --urls "http://127.0.0.1:$port"
+  ) >"$work/app$i.log" 2>&1 &
+  started+=($!)
+  pids+=($!)
+  urls+=("http://127.0.0.1:$port")
+done
+for i in "${!urls[@]}"; do
+  wait_until 30 "SseChat instance $((i + 1)) at ${urls[$i]}" curl -sf -o /dev/null "${urls[$i]}/" || {
+    cat "$work/app$((i + 1)).log" >&2
+    exit 3
+  }
+done
+
+url_list=$(IFS=,; echo "${urls[*]}")
+pid_list=$(IFS=,; echo "${pids[*]},$redis_pid")
+echo "run-local.sh: redis pid $redis_pid port $redis_port; instances ${urls[*]} (pids ${pids[*]}); fd limit $(ulimit -n); load $(cut -d' ' -f1-3 /proc/loadavg)" >&2
+
+status=0
+dotnet "$driver_out/SseChat.LoadDriver.dll" --urls "$url_list" --pids "$pid_list" "$@" | tee "$work/driver.out" || status=$?
+if [ -n "$json_out" ] && [ -s "$work/driver.out" ]; then
+  tail -n 1 "$work/driver.out" >>"$json_out"
+fi
+if [ "$status" -ne 0 ]; then
+  for i in $(seq "$instances"); do
+    echo "--- instance $i log (last lines)" >&2
+    tail -n 20 "$work/app$i.log" >&2
+  done
+fi
+exit "$status"
