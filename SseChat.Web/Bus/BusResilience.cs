@@ -47,6 +47,26 @@ internal static class BusResilience
             .AddTimeout(TimeSpan.FromMilliseconds(750));
     }
 
+    /// <summary>
+    /// Runs a Redis operation through the pipeline; a failure that means "unavailable" (not the caller's cancellation,
+    /// not a bug) becomes the exception <paramref name="unavailable"/> makes, after it has logged and counted it.
+    /// </summary>
+    public static async Task<T> RunAsync<T>(
+        this ResiliencePipeline pipeline,
+        Func<CancellationToken, ValueTask<T>> action,
+        Func<Exception, BusUnavailableException> unavailable,
+        CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await pipeline.ExecuteAsync(action, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (IsUnavailable(ex) && !cancellationToken.IsCancellationRequested)
+        {
+            throw unavailable(ex);
+        }
+    }
+
     /// <summary>True for the failures that mean "the bus is unavailable", as opposed to a caller's cancellation or a bug.</summary>
     public static bool IsUnavailable(Exception ex) =>
         ex is RedisException or TimeoutRejectedException or BrokenCircuitException or IsolatedCircuitException;

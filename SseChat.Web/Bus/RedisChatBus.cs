@@ -294,19 +294,13 @@ internal sealed partial class RedisChatBus : IChatBus, IAsyncDisposable
         }
     }
 
-    private async Task<T> RunAsync<T>(string operation, string room, Func<CancellationToken, ValueTask<T>> action, CancellationToken cancellationToken)
-    {
-        try
-        {
-            return await _pipeline.ExecuteAsync(action, cancellationToken).ConfigureAwait(false);
-        }
-        catch (Exception ex) when (BusResilience.IsUnavailable(ex) && !cancellationToken.IsCancellationRequested)
+    private Task<T> RunAsync<T>(string operation, string room, Func<CancellationToken, ValueTask<T>> action, CancellationToken cancellationToken) =>
+        _pipeline.RunAsync(action, ex =>
         {
             BusFailed(operation, room, ex);
             _metrics.BusFailed(operation);
-            throw new BusUnavailableException("Not confirmed: the chat server cannot reach its message store right now. Send again in a moment; a message is never posted twice.", ex);
-        }
-    }
+            return new BusUnavailableException("Not confirmed: the chat server cannot reach its message store right now. Send again in a moment; a message is never posted twice.", ex);
+        }, cancellationToken);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Redis {Operation} for room {Room} failed.")]
     private partial void BusFailed(string operation, string room, Exception exception);

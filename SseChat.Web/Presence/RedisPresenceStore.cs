@@ -259,19 +259,13 @@ internal sealed partial class RedisPresenceStore : IPresenceStore
             await _redis.GetDatabase().ScriptEvaluateAsync(script, keys, args).WaitAsync(ct).ConfigureAwait(false), cancellationToken);
     }
 
-    private async Task<T> RunAsync<T>(string operation, string room, Func<CancellationToken, ValueTask<T>> action, CancellationToken cancellationToken)
-    {
-        try
-        {
-            return await _pipeline.ExecuteAsync(action, cancellationToken).ConfigureAwait(false);
-        }
-        catch (Exception ex) when (BusResilience.IsUnavailable(ex) && !cancellationToken.IsCancellationRequested)
+    private Task<T> RunAsync<T>(string operation, string room, Func<CancellationToken, ValueTask<T>> action, CancellationToken cancellationToken) =>
+        _pipeline.RunAsync(action, ex =>
         {
             PresenceFailed(operation, room, ex);
             _metrics.BusFailed("presence-" + operation);
-            throw new BusUnavailableException("Presence is unavailable: the chat server cannot reach Redis.", ex);
-        }
-    }
+            return new BusUnavailableException("Presence is unavailable: the chat server cannot reach Redis.", ex);
+        }, cancellationToken);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Redis presence {Operation} for room {Room} failed.")]
     private partial void PresenceFailed(string operation, string room, Exception exception);
