@@ -119,7 +119,7 @@ for i in $(seq "$instances"); do
     cd "$web_out"
     exec env HOME="$home" DOTNET_CLI_HOME="$home" ASPNETCORE_ENVIRONMENT=Production \
       Redis__Configuration="127.0.0.1:$redis_port" Redis__KeyPrefix="$prefix" Logging__LogLevel__Default=Warning \
-      Limits__PostBurst=1000000 Limits__PostsPerSecond=1000000 Limits__AddressPostsPerSecond=1000000 \
+      Limits__PostBurst=100000 Limits__PostsPerSecond=100000 Limits__AddressPostsPerSecond=1000000 \
       Limits__StreamsPerAddress=1000000 Limits__StreamsPerInstance=1000000 \
       "${server_env[@]}" dotnet SseChat.Web.dll --urls "http://127.0.0.1:$port"
   ) >"$work/app$i.log" 2>&1 &
