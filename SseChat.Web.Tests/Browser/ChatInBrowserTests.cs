@@ -197,6 +197,28 @@ public sealed class ChatInBrowserTests(Chromium chromium, RedisServer redis) : I
     }
 
     [Fact]
+    public async Task Text_typed_while_a_send_is_on_its_way_moves_into_the_fresh_form()
+    {
+        var ann = await OpenAsync(_a, "/rooms/typing", desktop: true);
+        await Expect(ann.Locator("#conn")).ToHaveAttributeAsync("data-state", "connected");
+        // Hold the POST until more has been typed, as on a slow connection.
+        var typedMore = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await ann.RouteAsync("**/messages", async route =>
+        {
+            await typedMore.Task.WaitAsync(TimeSpan.FromSeconds(15));
+            await route.ContinueAsync();
+        });
+
+        await ann.Locator("#text").FillAsync("first message");
+        await ann.Locator("#text").PressAsync("Enter");
+        await ann.Locator("#text").PressSequentiallyAsync(" and the next one");
+        typedMore.SetResult();
+
+        await Expect(ann.Locator("#messages .msg.own .text")).ToHaveTextAsync(["first message"]);
+        await Expect(ann.Locator("#text")).ToHaveValueAsync("and the next one");
+    }
+
+    [Fact]
     public async Task A_send_that_fails_shows_why_and_keeps_the_text_and_sending_again_works()
     {
         var ann = await OpenAsync(_a, "/rooms/outage", desktop: true);

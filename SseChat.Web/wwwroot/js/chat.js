@@ -129,13 +129,24 @@
         area.form.requestSubmit();
     });
 
-    // A sent message comes back as a fresh, empty form: keep typing where you were.
+    // A sent message comes back as a fresh, empty form: keep typing where you were. Whatever was typed while the send
+    // was on its way (the box holds more than was sent) moves into the fresh form instead of being lost.
     let form = document.getElementById('send');
+    let sent = null;
+    document.addEventListener('htmx:before:request', e => {
+        if (e.target instanceof Element && e.target.id === 'send') sent = e.target.querySelector('textarea')?.value ?? null;
+    });
     document.addEventListener('htmx:after:swap', () => {
         const current = document.getElementById('send');
         if (current && current !== form) {
+            const typed = form?.querySelector('textarea')?.value ?? '';
+            const area = current.querySelector('textarea');
+            if (sent !== null && typed !== sent) {
+                area.value = typed.startsWith(sent) ? typed.slice(sent.length).replace(/^\s+/, '') : typed;
+            }
             form = current;
-            current.querySelector('textarea').focus();
+            sent = null;
+            area.focus();
         }
     });
 
