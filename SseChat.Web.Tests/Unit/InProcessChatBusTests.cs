@@ -71,7 +71,7 @@ public sealed class InProcessChatBusTests
         var received = Channel.CreateUnbounded<ChatEvent>();
         await using var subscription = await bus.SubscribeAsync("lobby", e => { received.Writer.TryWrite(e); return ValueTask.CompletedTask; }, CancellationToken.None);
 
-        await bus.PublishNoticeAsync(new ChatEvent(ChatEventKind.UserJoined, "lobby", "ann", "", DateTimeOffset.UnixEpoch), CancellationToken.None);
+        bus.PublishNotice(new ChatEvent(ChatEventKind.UserJoined, "lobby", "ann", "", DateTimeOffset.UnixEpoch));
 
         using var cts = new CancellationTokenSource(Wait.Default);
         var e = await received.Reader.ReadAsync(cts.Token);

@@ -61,6 +61,10 @@ internal static class EventCodec
         return (Deserialize(payload[(second + 1)..], id), sequence);
     }
 
+    /// <summary>
+    /// A presence notice as it travels on a room's channel (no id, no sequence). The presence script writes this form
+    /// itself in Lua; tests hold the two to the same shape.
+    /// </summary>
     public static string NoticePayload(ChatEvent notice) => "\n\n" + Serialize(notice);
 }
 

@@ -15,10 +15,6 @@ public interface IChatBus
     /// <exception cref="BusUnavailableException">the message was not appended (nothing was published).</exception>
     Task<ChatEvent> PublishMessageAsync(ChatEvent message, CancellationToken cancellationToken);
 
-    /// <summary>Publishes a presence notice (joined / left): delivered live, never logged.</summary>
-    /// <exception cref="BusUnavailableException">the notice was not published.</exception>
-    Task PublishNoticeAsync(ChatEvent notice, CancellationToken cancellationToken);
-
     /// <summary>The newest <paramref name="count"/> messages of a room, oldest first.</summary>
     Task<IReadOnlyList<ChatEvent>> ReadRecentAsync(string room, int count, CancellationToken cancellationToken);
 

@@ -21,12 +21,6 @@ internal sealed partial class InProcessChatBus(IOptions<ChatOptions> options, Ti
         return Task.FromResult(room.Append(message, options.Value, time.GetUtcNow()));
     }
 
-    public Task PublishNoticeAsync(ChatEvent notice, CancellationToken cancellationToken)
-    {
-        PublishNotice(notice);
-        return Task.CompletedTask;
-    }
-
     /// <summary>
     /// Queues a notice for delivery at once, synchronously, so the in-process presence store can publish while it
     /// holds its own lock and notices go out in the order of the changes they report.

@@ -109,16 +109,6 @@ internal sealed partial class RedisChatBus : IChatBus, IAsyncDisposable
         return message.WithId(id);
     }
 
-    public async Task PublishNoticeAsync(ChatEvent notice, CancellationToken cancellationToken)
-    {
-        var payload = EventCodec.NoticePayload(notice);
-        await RunAsync(
-            "publish",
-            notice.Room,
-            async ct => await _redis.GetSubscriber().PublishAsync(_keys.Channel(notice.Room), payload).WaitAsync(ct).ConfigureAwait(false),
-            cancellationToken).ConfigureAwait(false);
-    }
-
     public async Task<IReadOnlyList<ChatEvent>> ReadRecentAsync(string room, int count, CancellationToken cancellationToken)
     {
         if (count == 0)
