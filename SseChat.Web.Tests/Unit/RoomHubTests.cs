@@ -1,6 +1,9 @@
+using System.Buffers;
 using System.IO.Pipelines;
+using System.Text;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Time.Testing;
 using SseChat.Web.Bus;
 using SseChat.Web.Chat;
 using SseChat.Web.Hosting;
@@ -9,21 +12,26 @@ using SseChat.Web.Tests.Infrastructure;
 
 namespace SseChat.Web.Tests.Unit;
 
-/// <summary>The fan-out renders and encodes each event once per instance, however many streams are open.</summary>
+/// <summary>
+/// The fan-out renders and encodes each event once per instance, however many streams are open, and writes what
+/// arrives within the flush delay to each stream in one write.
+/// </summary>
 public sealed class RoomHubTests
 {
+    private static readonly TimeSpan Delay = TimeSpan.FromMilliseconds(5);
+
     [Fact]
     public async Task One_event_is_rendered_once_and_every_stream_gets_the_same_bytes()
     {
         var renderer = new CountingRenderer();
         await using var bus = new InProcessChatBus(Options.Create(new ChatOptions()), TimeProvider.System, NullLogger<InProcessChatBus>.Instance);
         using var meters = new TestMeterFactory();
-        var hub = new RoomHub("lobby", bus, renderer, new ChatMetrics(meters));
+        await using var hub = new RoomHub("lobby", bus, renderer, new ChatMetrics(meters), Delay, TimeProvider.System);
         await hub.EnsureSubscribedAsync(CancellationToken.None);
         var connections = Enumerable.Range(0, 50).Select(i => new StreamConnection($"n{i}", 16)).ToArray();
         var pipes = connections.Select(_ => new Pipe()).ToArray();
         using var stop = new CancellationTokenSource(Wait.Default);
-        var pumps = connections.Select((c, i) => c.PumpAsync(pipes[i].Writer, stop.Token)).ToArray();
+        var runs = connections.Select((c, i) => c.RunAsync(pipes[i].Writer, stop.Token)).ToArray();
         foreach (var connection in connections)
         {
             hub.Add(connection);
@@ -34,7 +42,7 @@ public sealed class RoomHubTests
         foreach (var pipe in pipes)
         {
             var read = await pipe.Reader.ReadAsync(stop.Token);
-            frames.Add(System.Buffers.BuffersExtensions.ToArray(read.Buffer));
+            frames.Add(read.Buffer.ToArray());
             pipe.Reader.AdvanceTo(read.Buffer.End);
         }
 
@@ -43,10 +51,86 @@ public sealed class RoomHubTests
             connection.Complete();
         }
 
-        await Task.WhenAll(pumps);
+        await Task.WhenAll(runs);
         Assert.Equal(1, renderer.Calls);
         Assert.All(frames, f => Assert.Equal(frames[0], f));
-        Assert.Contains("once", System.Text.Encoding.UTF8.GetString(frames[0]), StringComparison.Ordinal);
+        Assert.Contains("once", Encoding.UTF8.GetString(frames[0]), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Frames_that_arrive_within_the_flush_delay_reach_each_stream_in_one_write()
+    {
+        var time = new FakeTimeProvider();
+        await using var bus = new InProcessChatBus(Options.Create(new ChatOptions()), time, NullLogger<InProcessChatBus>.Instance);
+        using var meters = new TestMeterFactory();
+        await using var hub = new RoomHub("lobby", bus, new FragmentRenderer(), new ChatMetrics(meters), Delay, time);
+        var (connections, pipes, runs, stop) = Open(hub, 3);
+
+        hub.Broadcast(Frame("one", 1));
+        hub.Broadcast(Frame("two", 2));
+        hub.Broadcast(Frame("three", 3));
+        Assert.All(pipes, p => Assert.False(p.Reader.TryRead(out _), "nothing is written before the delay has passed"));
+
+        time.Advance(Delay);
+        foreach (var pipe in pipes)
+        {
+            // One read sees all three: they were written and flushed together.
+            var read = await pipe.Reader.ReadAsync(stop.Token);
+            Assert.Equal("one\ntwo\nthree\n", Encoding.UTF8.GetString(read.Buffer.ToArray()));
+            pipe.Reader.AdvanceTo(read.Buffer.End);
+        }
+
+        await EndAsync(connections, runs, stop);
+    }
+
+    [Fact]
+    public async Task Without_a_flush_delay_each_frame_is_written_at_once()
+    {
+        var time = new FakeTimeProvider();
+        await using var bus = new InProcessChatBus(Options.Create(new ChatOptions()), time, NullLogger<InProcessChatBus>.Instance);
+        using var meters = new TestMeterFactory();
+        await using var hub = new RoomHub("lobby", bus, new FragmentRenderer(), new ChatMetrics(meters), TimeSpan.Zero, time);
+        var (connections, pipes, runs, stop) = Open(hub, 2);
+
+        foreach (var (text, sequence) in new[] { ("one", 1L), ("two", 2L) })
+        {
+            hub.Broadcast(Frame(text, sequence));
+            foreach (var pipe in pipes)
+            {
+                Assert.True(pipe.Reader.TryRead(out var read), "written and flushed by the broadcast itself");
+                Assert.Equal(text + "\n", Encoding.UTF8.GetString(read.Buffer.ToArray()));
+                pipe.Reader.AdvanceTo(read.Buffer.End);
+            }
+        }
+
+        await EndAsync(connections, runs, stop);
+    }
+
+    private static Frame Frame(string text, long sequence) => new(Encoding.UTF8.GetBytes(text + "\n"), new LogId(1, sequence));
+
+    private static (StreamConnection[] Connections, Pipe[] Pipes, Task[] Runs, CancellationTokenSource Stop) Open(RoomHub hub, int count)
+    {
+        var connections = Enumerable.Range(0, count).Select(i => new StreamConnection($"n{i}", 16)).ToArray();
+        var pipes = connections.Select(_ => new Pipe()).ToArray();
+        var stop = new CancellationTokenSource(Wait.Default);
+        var runs = connections.Select((c, i) => c.RunAsync(pipes[i].Writer, stop.Token)).ToArray();
+        foreach (var connection in connections)
+        {
+            hub.Add(connection);
+        }
+
+        return (connections, pipes, runs, stop);
+    }
+
+    private static async Task EndAsync(StreamConnection[] connections, Task[] runs, CancellationTokenSource stop)
+    {
+        foreach (var connection in connections)
+        {
+            connection.Complete();
+        }
+
+        await Task.WhenAll(runs);
+        stop.Dispose();
     }
 
     private sealed class CountingRenderer : FragmentRenderer

@@ -21,7 +21,7 @@ public sealed class RoomHubsTests : IAsyncLifetime
     public Task InitializeAsync()
     {
         _bus = new InProcessChatBus(Options.Create(new ChatOptions()), _time, NullLogger<InProcessChatBus>.Instance);
-        _hubs = new RoomHubs(_bus, new FragmentRenderer(), new ChatMetrics(_services.GetRequiredService<IMeterFactory>()), _time, NullLogger<RoomHubs>.Instance);
+        _hubs = new RoomHubs(_bus, new FragmentRenderer(), new ChatMetrics(_services.GetRequiredService<IMeterFactory>()), Options.Create(new ChatOptions()), _time, NullLogger<RoomHubs>.Instance);
         return Task.CompletedTask;
     }
 

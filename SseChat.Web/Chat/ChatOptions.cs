@@ -30,6 +30,13 @@ public sealed class ChatOptions
     [Range(16, 1_000_000, ErrorMessage = "Chat:StreamQueueCapacity must be between {1} and {2}.")]
     public int StreamQueueCapacity { get; set; } = 1024;
 
+    /// <summary>
+    /// How long a room gathers the frames for its streams before writing them out: every frame that arrives meanwhile
+    /// goes to each stream in the same write. Zero writes each frame at once (one <c>send()</c> per frame per stream).
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00", "00:00:01", ErrorMessage = "Chat:StreamFlushDelay must be between {1} and {2}.")]
+    public TimeSpan StreamFlushDelay { get; set; } = TimeSpan.FromMilliseconds(5);
+
     /// <summary>The largest request body accepted on a POST, in bytes.</summary>
     [Range(1024, 1024 * 1024, ErrorMessage = "Chat:MaxRequestBodyBytes must be between {1} and {2}.")]
     public int MaxRequestBodyBytes { get; set; } = 32 * 1024;

@@ -60,7 +60,7 @@ internal static partial class EventsEndpoint
         try
         {
             await hub.EnsureSubscribedAsync(context.RequestAborted).ConfigureAwait(false);
-            // Live messages queue up from here on; the replay below covers everything before, and the pump drops
+            // Live messages wait for the stream from here on; the replay below covers everything before, and the writer drops
             // what both have.
             hub.Add(connection);
             metrics.StreamOpened();
@@ -131,7 +131,7 @@ internal static partial class EventsEndpoint
                 }
             }
 
-            await connection.PumpAsync(response.BodyWriter, stop.Token).ConfigureAwait(false);
+            await connection.RunAsync(response.BodyWriter, stop.Token).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (stop.IsCancellationRequested || connection.Overflowed)
         {

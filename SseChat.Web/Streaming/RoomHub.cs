@@ -8,17 +8,38 @@ namespace SseChat.Web.Streaming;
 
 /// <summary>
 /// This instance's side of one room: the single bus subscription and the streams open here. Each event from the
-/// bus is rendered and encoded once, then its bytes are queued on every stream.
+/// bus is rendered and encoded once, then its bytes are added to every stream, and one flush pass writes them out:
+/// at once, or — with <c>Chat:StreamFlushDelay</c> — after that delay, so the frames of every event that arrives
+/// meanwhile go out in one write and one <c>send()</c> per stream instead of one each.
 /// </summary>
-internal sealed class RoomHub(string room, IChatBus bus, FragmentRenderer renderer, ChatMetrics metrics) : IAsyncDisposable
+internal sealed class RoomHub : IAsyncDisposable
 {
     private readonly SemaphoreSlim _subscribing = new(1, 1);
     private readonly Lock _gate = new();
+    private readonly IChatBus _bus;
+    private readonly FragmentRenderer _renderer;
+    private readonly ChatMetrics _metrics;
+    private readonly TimeSpan _flushDelay;
+    private readonly ITimer? _flushTimer;
     private ImmutableArray<StreamConnection> _connections = [];
     private IAsyncDisposable? _subscription;
     private Frame? _closedWith;
+    private int _flushScheduled;
 
-    public string Room { get; } = room;
+    public RoomHub(string room, IChatBus bus, FragmentRenderer renderer, ChatMetrics metrics, TimeSpan flushDelay, TimeProvider time)
+    {
+        Room = room;
+        _bus = bus;
+        _renderer = renderer;
+        _metrics = metrics;
+        _flushDelay = flushDelay;
+        if (flushDelay > TimeSpan.Zero)
+        {
+            _flushTimer = time.CreateTimer(static state => ((RoomHub)state!).FlushNow(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+        }
+    }
+
+    public string Room { get; }
 
     public int ConnectionCount => _connections.Length;
 
@@ -33,7 +54,7 @@ internal sealed class RoomHub(string room, IChatBus bus, FragmentRenderer render
         await _subscribing.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            _subscription ??= await bus.SubscribeAsync(Room, OnEventAsync, cancellationToken).ConfigureAwait(false);
+            _subscription ??= await _bus.SubscribeAsync(Room, OnEventAsync, cancellationToken).ConfigureAwait(false);
         }
         finally
         {
@@ -64,12 +85,42 @@ internal sealed class RoomHub(string room, IChatBus bus, FragmentRenderer render
         }
     }
 
-    /// <summary>Queues an already encoded frame (a message, a notice, a heartbeat) on every stream of this room.</summary>
+    /// <summary>Sends an already encoded frame (a message, a notice, a heartbeat) to every stream of this room.</summary>
     public void Broadcast(Frame frame)
     {
-        foreach (var connection in _connections)
+        var connections = _connections;
+        if (_flushTimer is null)
+        {
+            // One pass: each stream writes the frame as soon as it has it.
+            foreach (var connection in connections)
+            {
+                if (connection.TryEnqueue(frame))
+                {
+                    connection.Flush();
+                }
+            }
+
+            return;
+        }
+
+        foreach (var connection in connections)
         {
             connection.TryEnqueue(frame);
+        }
+
+        if (Interlocked.Exchange(ref _flushScheduled, 1) == 0)
+        {
+            _flushTimer.Change(_flushDelay, Timeout.InfiniteTimeSpan);
+        }
+    }
+
+    /// <summary>Writes out what every stream has pending (the delayed flush pass).</summary>
+    private void FlushNow()
+    {
+        Volatile.Write(ref _flushScheduled, 0);
+        foreach (var connection in _connections)
+        {
+            connection.Flush();
         }
     }
 
@@ -83,12 +134,18 @@ internal sealed class RoomHub(string room, IChatBus bus, FragmentRenderer render
             {
                 connection.TryEnqueue(farewell);
                 connection.Complete();
+                connection.Flush();
             }
         }
     }
 
     public async ValueTask DisposeAsync()
     {
+        if (_flushTimer is not null)
+        {
+            await _flushTimer.DisposeAsync().ConfigureAwait(false);
+        }
+
         if (_subscription is not null)
         {
             await _subscription.DisposeAsync().ConfigureAwait(false);
@@ -105,9 +162,9 @@ internal sealed class RoomHub(string room, IChatBus bus, FragmentRenderer render
         }
 
         var started = Stopwatch.GetTimestamp();
-        var bytes = await SseFrames.FragmentAsync(renderer.Render(e), e.Id).ConfigureAwait(false);
+        var bytes = await SseFrames.FragmentAsync(_renderer.Render(e), e.Id).ConfigureAwait(false);
         var connections = _connections;
         Broadcast(new Frame(bytes, e.Id is null ? null : LogId.ParseOrDefault(e.Id), e.Presence?.Version));
-        metrics.FannedOut(connections.Length, Stopwatch.GetElapsedTime(started));
+        _metrics.FannedOut(connections.Length, Stopwatch.GetElapsedTime(started));
     }
 }

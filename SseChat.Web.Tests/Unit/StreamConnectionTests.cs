@@ -1,0 +1,96 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using System.Text;
+using SseChat.Web.Bus;
+using SseChat.Web.Streaming;
+using SseChat.Web.Tests.Infrastructure;
+
+namespace SseChat.Web.Tests.Unit;
+
+/// <summary>One stream's pending frames and their writing, without a server: a pipe stands for the response.</summary>
+public sealed class StreamConnectionTests
+{
+    [Fact]
+    public async Task Frames_added_before_the_stream_is_live_are_written_when_it_goes_live_without_what_the_replay_sent()
+    {
+        var connection = new StreamConnection("ann", 16);
+        var pipe = new Pipe();
+        Assert.True(connection.TryEnqueue(Frame("m1", 1)));
+        Assert.True(connection.TryEnqueue(Frame("m2", 2)));
+        connection.Flush(); // not live yet: nothing to write to
+        Assert.False(pipe.Reader.TryRead(out _));
+
+        connection.WriteReplayed(pipe.Writer, Encoding.UTF8.GetBytes("m1\n"), new LogId(1, 1));
+        using var stop = new CancellationTokenSource(Wait.Default);
+        var run = connection.RunAsync(pipe.Writer, stop.Token);
+
+        var read = await pipe.Reader.ReadAsync(stop.Token);
+        Assert.Equal("m1\nm2\n", Encoding.UTF8.GetString(read.Buffer.ToArray()));
+        pipe.Reader.AdvanceTo(read.Buffer.End);
+        connection.Complete();
+        await run.WaitAsync(stop.Token);
+    }
+
+    [Fact]
+    public async Task A_stream_that_lets_its_capacity_pile_up_is_cut_off_and_a_stuck_flush_is_abandoned()
+    {
+        var connection = new StreamConnection("slow", 16);
+        // The client reads nothing: the pipe pauses the writer after 64 bytes, so the first flush never completes.
+        var pipe = new Pipe(new PipeOptions(pauseWriterThreshold: 64, resumeWriterThreshold: 32));
+        using var stop = new CancellationTokenSource(Wait.Default);
+        var run = connection.RunAsync(pipe.Writer, stop.Token);
+        Assert.True(connection.TryEnqueue(Frame(new string('x', 100), 1)));
+        connection.Flush();
+
+        var accepted = 0;
+        for (var i = 2; i < 100 && connection.TryEnqueue(Frame("y", i)); i++)
+        {
+            accepted++;
+        }
+
+        Assert.Equal(16, accepted);
+        Assert.True(connection.Overflowed);
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => run.WaitAsync(stop.Token));
+        Assert.False(stop.IsCancellationRequested, "the stream ended by itself, not by the test's timeout");
+    }
+
+    [Fact]
+    public async Task Complete_ends_the_stream_after_every_pending_frame_was_written_and_nothing_is_written_after()
+    {
+        var connection = new StreamConnection("ann", 16);
+        var pipe = new Pipe();
+        using var stop = new CancellationTokenSource(Wait.Default);
+        var run = connection.RunAsync(pipe.Writer, stop.Token);
+        Assert.True(connection.TryEnqueue(Frame("last", 1)));
+        connection.Complete();
+        connection.Flush();
+        await run.WaitAsync(stop.Token);
+
+        Assert.False(connection.TryEnqueue(Frame("late", 2)), "a completed stream takes no more frames");
+        connection.Flush();
+        var read = await pipe.Reader.ReadAsync(stop.Token);
+        Assert.Equal("last\n", Encoding.UTF8.GetString(read.Buffer.ToArray()));
+    }
+
+    [Fact]
+    public async Task A_stream_whose_client_left_stops_and_waits_for_its_writer_before_it_returns()
+    {
+        var connection = new StreamConnection("gone", 1024);
+        var pipe = new Pipe(new PipeOptions(pauseWriterThreshold: 64, resumeWriterThreshold: 32));
+        using var client = new CancellationTokenSource();
+        using var stop = new CancellationTokenSource(Wait.Default);
+        var run = connection.RunAsync(pipe.Writer, client.Token);
+        Assert.True(connection.TryEnqueue(Frame(new string('x', 100), 1)));
+        connection.Flush(); // blocks on the full pipe
+
+        await client.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => run.WaitAsync(stop.Token));
+        // The stream is over: nothing more reaches the pipe, which the server reuses.
+        Assert.False(connection.TryEnqueue(Frame("after", 2)), "an ended stream takes no more frames");
+        connection.Flush();
+        var read = await pipe.Reader.ReadAsync(stop.Token);
+        Assert.Equal(101, read.Buffer.Length);
+    }
+
+    private static Frame Frame(string text, long sequence) => new(Encoding.UTF8.GetBytes(text + "\n"), new LogId(1, sequence));
+}
