@@ -18,7 +18,8 @@ public sealed class RoomHubTests
         var renderer = new CountingRenderer();
         await using var bus = new InProcessChatBus(Options.Create(new ChatOptions()), TimeProvider.System, NullLogger<InProcessChatBus>.Instance);
         using var meters = new TestMeterFactory();
-        var hub = new RoomHub("lobby", bus, renderer, new ChatMetrics(meters));
+        var metrics = new ChatMetrics(meters);
+        var hub = new RoomHub("lobby", bus, renderer, metrics, TestPresence.FanOuts(bus, renderer, metrics, TimeProvider.System));
         await hub.EnsureSubscribedAsync(CancellationToken.None);
         var connections = Enumerable.Range(0, 50).Select(i => new StreamConnection($"n{i}", 16)).ToArray();
         var pipes = connections.Select(_ => new Pipe()).ToArray();

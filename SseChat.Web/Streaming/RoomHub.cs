@@ -8,19 +8,24 @@ namespace SseChat.Web.Streaming;
 
 /// <summary>
 /// This instance's side of one room: the single bus subscription and the streams open here. Each event from the
-/// bus is rendered and encoded once, then its bytes are queued on every stream.
+/// bus is rendered and encoded once, then its bytes are queued on every stream; presence notices go through the
+/// room's <see cref="PresenceFanOut"/>, which coalesces them first.
 /// </summary>
-internal sealed class RoomHub(string room, IChatBus bus, FragmentRenderer renderer, ChatMetrics metrics) : IAsyncDisposable
+internal sealed class RoomHub(string room, IChatBus bus, FragmentRenderer renderer, ChatMetrics metrics, PresenceFanOuts presenceFanOuts) : IAsyncDisposable
 {
     private readonly SemaphoreSlim _subscribing = new(1, 1);
     private readonly Lock _gate = new();
     private ImmutableArray<StreamConnection> _connections = [];
     private IAsyncDisposable? _subscription;
     private Frame? _closedWith;
+    private PresenceFanOut? _presence;
 
     public string Room { get; } = room;
 
     public int ConnectionCount => _connections.Length;
+
+    /// <summary>Where this room's presence notices are gathered before they reach the streams.</summary>
+    private PresenceFanOut Presence => LazyInitializer.EnsureInitialized(ref _presence, () => presenceFanOuts.Create(this));
 
     /// <summary>Subscribes this instance to the room once; later calls return at once.</summary>
     public async Task EnsureSubscribedAsync(CancellationToken cancellationToken)
@@ -94,6 +99,7 @@ internal sealed class RoomHub(string room, IChatBus bus, FragmentRenderer render
             await _subscription.DisposeAsync().ConfigureAwait(false);
         }
 
+        _presence?.Dispose();
         _subscribing.Dispose();
     }
 
@@ -101,6 +107,12 @@ internal sealed class RoomHub(string room, IChatBus bus, FragmentRenderer render
     {
         if (_connections.IsEmpty)
         {
+            return;
+        }
+
+        if (e.Kind != ChatEventKind.Message)
+        {
+            Presence.Add(e);
             return;
         }
 

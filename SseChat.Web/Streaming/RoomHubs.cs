@@ -9,7 +9,8 @@ namespace SseChat.Web.Streaming;
 /// <see cref="IdleLifetime"/> after the last one ended, so a reload or a reconnect does not resubscribe; then it is
 /// dropped. Anyone can name a room, so rooms once visited must not cost a subscription for the life of the process.
 /// </summary>
-internal sealed partial class RoomHubs(IChatBus bus, FragmentRenderer renderer, ChatMetrics metrics, TimeProvider time, ILogger<RoomHubs> logger)
+internal sealed partial class RoomHubs(
+    IChatBus bus, FragmentRenderer renderer, ChatMetrics metrics, PresenceFanOuts presenceFanOuts, TimeProvider time, ILogger<RoomHubs> logger)
     : IAsyncDisposable
 {
     public static readonly TimeSpan IdleLifetime = TimeSpan.FromMinutes(1);
@@ -24,7 +25,7 @@ internal sealed partial class RoomHubs(IChatBus bus, FragmentRenderer renderer, 
         {
             if (!_hubs.TryGetValue(room, out var entry))
             {
-                entry = new Entry(new RoomHub(room, bus, renderer, metrics));
+                entry = new Entry(new RoomHub(room, bus, renderer, metrics, presenceFanOuts));
                 _hubs.Add(room, entry);
             }
 
