@@ -194,11 +194,7 @@ public sealed class RedisPresenceStoreTests : IAsyncLifetime
         Options.Create(new ChatOptions { PresenceExpiry = expiry, PresenceListLimit = listLimit }), _services.GetRequiredService<ChatMetrics>(),
         NullLogger<RedisPresenceStore>.Instance);
 
-    private static Member Person(string nick)
-    {
-        var id = BrowserId.New();
-        return new Member(id, nick, BrowserId.AuthorTag(id));
-    }
+    private static Member Person(string nick) => TestPresence.Person(nick);
 
     private async Task<long> CountAsync(string command, string key)
     {

@@ -11,6 +11,13 @@ namespace SseChat.Web.Tests.Infrastructure;
 /// <summary>Presence in one process, as the embedded mode wires it, for tests that build hubs by hand.</summary>
 internal static class TestPresence
 {
+    /// <summary>A new browser (a person of its own) with this nickname.</summary>
+    public static Member Person(string nick)
+    {
+        var id = BrowserId.New();
+        return new Member(id, nick, BrowserId.AuthorTag(id));
+    }
+
     public static PresenceTracker Tracker(InProcessChatBus bus, TimeProvider time, ChatOptions options)
     {
         var wrapped = Options.Create(options);

@@ -158,11 +158,7 @@ public sealed class PresenceTrackerTests : IAsyncLifetime
         Assert.Equal([new RoomOccupancy("b", 2), new RoomOccupancy("a", 1)], rooms);
     }
 
-    private static Member Person(string nick)
-    {
-        var id = BrowserId.New();
-        return new Member(id, nick, BrowserId.AuthorTag(id));
-    }
+    private static Member Person(string nick) => TestPresence.Person(nick);
 
     private async Task<ChatEvent> NextNoticeAsync()
     {

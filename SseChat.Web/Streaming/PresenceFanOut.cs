@@ -101,7 +101,7 @@ internal sealed partial class PresenceFanOut : IDisposable
         _ = SendAsync();
     }
 
-    /// <summary>Sends what was gathered as one update, then opens the next window.</summary>
+    /// <summary>Sends what was gathered as one update, which opens the next window.</summary>
     private async Task SendAsync()
     {
         try
@@ -120,17 +120,7 @@ internal sealed partial class PresenceFanOut : IDisposable
 #pragma warning restore CA1031
         {
             UpdateFailed(_hub.Room, ex);
-        }
-        finally
-        {
-            lock (_gate)
-            {
-                if (!_disposed)
-                {
-                    _windowEnd ??= _time.CreateTimer(static state => ((PresenceFanOut)state!).OnWindowEnd(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
-                    _windowEnd.Change(_window, Timeout.InfiniteTimeSpan);
-                }
-            }
+            StartWindow();
         }
     }
 
@@ -149,14 +139,27 @@ internal sealed partial class PresenceFanOut : IDisposable
         }
 
         var html = _renderer.RenderPresenceUpdate(changes.Joined, changes.Left, changes.At, list);
-        if (html.Length == 0)
+        var bytes = html.Length == 0 ? null : await SseFrames.FragmentAsync(html, null).ConfigureAwait(false);
+        // The window opens as the update goes out (so one who sees the update sees the window open), never before:
+        // updates are sent one at a time.
+        StartWindow();
+        if (bytes is not null)
         {
-            return;
+            _hub.Broadcast(new Frame(bytes, null, changes.Version));
+            _metrics.FannedOut(_hub.ConnectionCount, Stopwatch.GetElapsedTime(started));
         }
+    }
 
-        var bytes = await SseFrames.FragmentAsync(html, null).ConfigureAwait(false);
-        _hub.Broadcast(new Frame(bytes, null, changes.Version));
-        _metrics.FannedOut(_hub.ConnectionCount, Stopwatch.GetElapsedTime(started));
+    private void StartWindow()
+    {
+        lock (_gate)
+        {
+            if (!_disposed)
+            {
+                _windowEnd ??= _time.CreateTimer(static state => ((PresenceFanOut)state!).OnWindowEnd(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+                _windowEnd.Change(_window, Timeout.InfiniteTimeSpan);
+            }
+        }
     }
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Room {Room}: a presence update could not be sent; the next change sends the list again.")]
