@@ -64,6 +64,11 @@ public sealed partial class PresenceStormTests(RedisServer redis)
             // Nothing lost in the gathering: the watcher was told of every one of them (and itself), once.
             Assert.Equal(everyone, Told(watcher, "user-joined", "data-joined"));
 
+            // The page lists no more than the stream does.
+            var page = (await browser.GetPageAsync(app.BaseAddress, "/rooms/crowd")).Document.QuerySelector("#presence")!;
+            Assert.Equal((ListLimit, everyone.ToString(CultureInfo.InvariantCulture), $"and {everyone - ListLimit} more"),
+                (page.QuerySelectorAll("li .nick").Length, page.QuerySelector(".count")!.TextContent, page.QuerySelector(".more")?.TextContent));
+
             foreach (var stream in crowd)
             {
                 await stream.DisposeAsync();

@@ -120,7 +120,10 @@ internal sealed partial class PresenceFanOut : IDisposable
 #pragma warning restore CA1031
         {
             UpdateFailed(_hub.Room, ex);
-            StartWindow();
+            lock (_gate)
+            {
+                StartWindow();
+            }
         }
     }
 
@@ -140,25 +143,30 @@ internal sealed partial class PresenceFanOut : IDisposable
 
         var html = _renderer.RenderPresenceUpdate(changes.Joined, changes.Left, changes.At, list);
         var bytes = html.Length == 0 ? null : await SseFrames.FragmentAsync(html, null).ConfigureAwait(false);
-        // The window opens as the update goes out (so one who sees the update sees the window open), never before:
-        // updates are sent one at a time.
-        StartWindow();
+        lock (_gate)
+        {
+            // The window opens as the update goes out, never before: updates go out one at a time, in order, and
+            // whoever sees an update sees its window open. (Queuing is all the broadcast does; it is brief.)
+            StartWindow();
+            if (bytes is not null)
+            {
+                _hub.Broadcast(new Frame(bytes, null, changes.Version));
+            }
+        }
+
         if (bytes is not null)
         {
-            _hub.Broadcast(new Frame(bytes, null, changes.Version));
             _metrics.FannedOut(_hub.ConnectionCount, Stopwatch.GetElapsedTime(started));
         }
     }
 
+    /// <summary>Arms the end of the window; called with the gate held.</summary>
     private void StartWindow()
     {
-        lock (_gate)
+        if (!_disposed)
         {
-            if (!_disposed)
-            {
-                _windowEnd ??= _time.CreateTimer(static state => ((PresenceFanOut)state!).OnWindowEnd(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
-                _windowEnd.Change(_window, Timeout.InfiniteTimeSpan);
-            }
+            _windowEnd ??= _time.CreateTimer(static state => ((PresenceFanOut)state!).OnWindowEnd(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+            _windowEnd.Change(_window, Timeout.InfiniteTimeSpan);
         }
     }
 
