@@ -74,7 +74,7 @@ public sealed class RedisPresenceStoreTests : IAsyncLifetime
         Assert.Equal(1, announced);
         var left = await NextNoticeAsync();
         Assert.Equal((ChatEventKind.UserLeft, "ghost"), (left.Kind, left.Nick));
-        Assert.Empty(left.Presence!.People);
+        Assert.Equal(0, left.Presence!.Count);
         await AssertNoMoreNoticesAsync();
         Assert.Empty((await sweepers[0].ReadAsync(Room, CancellationToken.None)).People);
         Assert.DoesNotContain(await sweepers[0].RoomsAsync(10, CancellationToken.None), r => r.Room == Room);
@@ -137,21 +137,64 @@ public sealed class RedisPresenceStoreTests : IAsyncLifetime
         await _redis.GetDatabase().KeyDeleteAsync(_keys.PresenceVersion(Room)); // expired while idle, or Redis lost it
         var second = await store.HoldAsync(Room, Person("two"), CancellationToken.None);
 
-        Assert.True(second.Snapshot!.Version > first.Snapshot!.Version, $"{second.Snapshot.Version} after {first.Snapshot.Version}");
+        Assert.True(second.Version > first.Version, $"{second.Version} after {first.Version}");
         var notices = new[] { await NextNoticeAsync(), await NextNoticeAsync() };
-        Assert.Equal([first.Snapshot.Version, second.Snapshot.Version], notices.Select(n => n.Presence!.Version));
-        Assert.Equal(2, second.Snapshot.People.Count);
+        Assert.Equal([new PresenceStamp(first.Version, 1), new PresenceStamp(second.Version, 2)], notices.Select(n => n.Presence));
+        Assert.Equal(2, (await store.ReadAsync(Room, CancellationToken.None)).Count);
     }
 
-    private RedisPresenceStore Store(TimeSpan expiry) => new(
-        _redis, _keys, _services.GetRequiredService<ResiliencePipelineProvider<string>>(),
-        Options.Create(new ChatOptions { PresenceExpiry = expiry }), _services.GetRequiredService<ChatMetrics>(), NullLogger<RedisPresenceStore>.Instance);
-
-    private static Member Person(string nick)
+    [Fact]
+    public async Task The_list_is_the_first_people_by_name_with_the_true_count_and_follows_renames_and_leaves()
     {
-        var id = BrowserId.New();
-        return new Member(id, nick, BrowserId.AuthorTag(id));
+        var store = Store(TimeSpan.FromSeconds(20), listLimit: 3);
+        string[] nicks = ["dora", "Bob", "alice", "Émile", "carl", "Zed", "bob"];
+        var people = nicks.Select(Person).ToArray();
+        foreach (var person in people)
+        {
+            Assert.True((await store.HoldAsync(Room, person, CancellationToken.None)).Announced);
+        }
+
+        var notices = new List<ChatEvent>();
+        for (var i = 0; i < nicks.Length; i++)
+        {
+            notices.Add(await NextNoticeAsync());
+        }
+
+        Assert.Equal(Enumerable.Range(1, nicks.Length), notices.Select(n => n.Presence!.Count)); // each notice: the head count
+        var read = await store.ReadAsync(Room, CancellationToken.None);
+        Assert.Equal(nicks.Length, read.Count);
+        Assert.Equal(4, read.More);
+        var bobs = people.Where(p => p.Nick is "Bob" or "bob").Select(p => p.Author).Order(StringComparer.Ordinal).ToArray();
+        Assert.Equal(["alice", ..people.Where(p => p.Author == bobs[0] || p.Author == bobs[1]).OrderBy(p => p.Author, StringComparer.Ordinal).Select(p => p.Nick)],
+            read.People.Select(p => p.Nick)); // case-insensitive, equal names by tag
+
+        // A second stream of someone already in: the bounded list comes back with the hold.
+        var again = await store.HoldAsync(Room, people[0], CancellationToken.None);
+        Assert.False(again.Announced);
+        Assert.Equal((read.Version, read.Count), (again.Snapshot!.Version, again.Snapshot.Count));
+        Assert.Equal(read.People, again.Snapshot.People);
+
+        // "alice" becomes "Zoe": out of the first three; "carl" comes in.
+        await store.RenameAsync(Room, people[2] with { Nick = "Zoe" }, CancellationToken.None);
+        Assert.Equal(ChatEventKind.PresenceChanged, (await NextNoticeAsync()).Kind);
+        Assert.Equal([.. read.People.Skip(1).Select(p => p.Nick), "carl"], (await store.ReadAsync(Room, CancellationToken.None)).People.Select(p => p.Nick));
+
+        await store.ReleaseAsync(Room, people[6], CancellationToken.None);
+        await store.ReleaseAsync(Room, people[1], CancellationToken.None);
+        Assert.Equal(6, (await NextNoticeAsync()).Presence!.Count);
+        Assert.Equal(5, (await NextNoticeAsync()).Presence!.Count);
+        var after = await store.ReadAsync(Room, CancellationToken.None);
+        Assert.Equal(5, after.Count);
+        Assert.Equal(["carl", "dora", "Zed"], after.People.Select(p => p.Nick)); // by code point: "Émile" after "Zoe"
+        Assert.Equal("5", (await _server.CommandAsync($"ZCARD {_prefix}:room:{Room}:presence:names")).TrimStart(':').Trim());
     }
+
+    private RedisPresenceStore Store(TimeSpan expiry, int listLimit = 100) => new(
+        _redis, _keys, _services.GetRequiredService<ResiliencePipelineProvider<string>>(),
+        Options.Create(new ChatOptions { PresenceExpiry = expiry, PresenceListLimit = listLimit }), _services.GetRequiredService<ChatMetrics>(),
+        NullLogger<RedisPresenceStore>.Instance);
+
+    private static Member Person(string nick) => TestPresence.Person(nick);
 
     private async Task<long> CountAsync(string command, string key)
     {

@@ -209,12 +209,13 @@ public sealed class HostileInputTests
 
     /// <summary>
     /// Only the elements and attributes the renderer writes; no user markup became an element or attribute. (A
-    /// presence notice carries the list of people after its item, as a section swapped out of band.)
+    /// presence update carries the list of people after its item, as a section swapped out of band; several changes
+    /// gathered in one window are one summary item with data-joined and data-left counts.)
     /// </summary>
     private static void AssertOnlyOurMarkup(IHtmlCollection<IElement> items, string where)
     {
         string[] tags = ["LI", "SPAN", "TIME", "P", "SECTION", "H2", "UL"];
-        string[] attributes = ["class", "data-kind", "data-id", "data-nick", "data-author", "id", "datetime", "aria-labelledby", "hx-swap-oob"];
+        string[] attributes = ["class", "data-kind", "data-id", "data-nick", "data-author", "data-joined", "data-left", "id", "datetime", "aria-labelledby", "hx-swap-oob"];
         foreach (var item in items)
         {
             Assert.True(item.TagName == "LI" || (item.TagName == "SECTION" && item.Id == "presence"), $"{where}: unexpected <{item.TagName}> at the top");

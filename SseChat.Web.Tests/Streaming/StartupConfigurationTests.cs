@@ -16,6 +16,8 @@ public sealed class StartupConfigurationTests
     [InlineData("ForwardedHeaders__KnownProxies__0", "not-an-ip", "ForwardedHeaders:KnownProxies:0")]
     [InlineData("ForwardedHeaders__KnownNetworks__0", "10.0.0.0/99", "ForwardedHeaders:KnownNetworks:0")]
     [InlineData("Chat__ShutdownTimeout", "00:00:00", "Chat:ShutdownTimeout")]
+    [InlineData("Chat__PresenceCoalesceWindow", "00:05:00", "Chat:PresenceCoalesceWindow")]
+    [InlineData("Chat__PresenceListLimit", "0", "Chat:PresenceListLimit")]
     [InlineData("Instance__Name", "caf\u00e9\u0001", "Instance:Name")]
     public async Task A_malformed_setting_stops_the_app_with_a_message_naming_it(string variable, string value, string named)
     {

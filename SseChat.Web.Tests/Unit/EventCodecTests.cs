@@ -11,24 +11,21 @@ public sealed class EventCodecTests
     public void A_notice_with_presence_survives_the_round_trip()
     {
         var notice = new ChatEvent(ChatEventKind.UserLeft, "r-1", "Zoë", "", DateTimeOffset.FromUnixTimeMilliseconds(1_764_234_300_123),
-            Author: "0123456789abcdef", Presence: new PresenceSnapshot(1_764_234_300_123_000, [new PresentPerson("李 \"q\"", "fedcba9876543210")]));
+            Author: "0123456789abcdef", Presence: new PresenceStamp(1_764_234_300_123_000, 12_345));
 
         var (back, sequence) = EventCodec.DeserializeChannelPayload(EventCodec.NoticePayload(notice));
 
         Assert.Equal(0, sequence);
-        Assert.Equal(notice with { Presence = null }, back with { Presence = null });
-        Assert.Equal(notice.Presence!.Version, back.Presence!.Version);
-        Assert.Equal(notice.Presence.People, back.Presence.People);
+        Assert.Equal(notice, back);
     }
 
     [Fact]
-    public void What_the_presence_script_publishes_decodes_to_a_notice_with_its_list()
+    public void What_the_presence_script_publishes_decodes_to_a_notice_with_its_version_and_count()
     {
-        // The shape RedisPresenceStore's Lua builds: cjson-encoded strings (raw UTF-8, "\/" for "/"), the stored
-        // member JSON as written by SerializeMember, integers printed without exponent.
-        var member = EventCodec.SerializeMember("Zoë/1", "aaaaaaaaaaaaaaaa");
+        // The shape RedisPresenceStore's Lua builds: cjson-encoded strings (raw UTF-8, "\/" for "/"), integers
+        // printed without exponent; no list of people (a notice costs the same in any room).
         var payload = "\n\n{\"k\":1,\"r\":\"lobby\",\"n\":\"Zoë\\/1\",\"t\":\"\",\"ts\":1764234300123,\"a\":\"aaaaaaaaaaaaaaaa\"," +
-                      "\"pv\":1764234300123001,\"pm\":[" + member + ",{\"n\":\"bob\",\"a\":\"bbbbbbbbbbbbbbbb\"}]}";
+                      "\"pv\":1764234300123001,\"pc\":2}";
 
         var (e, _) = EventCodec.DeserializeChannelPayload(payload);
 
@@ -37,8 +34,7 @@ public sealed class EventCodecTests
         Assert.Equal("Zoë/1", e.Nick);
         Assert.Equal("aaaaaaaaaaaaaaaa", e.Author);
         Assert.Equal(DateTimeOffset.FromUnixTimeMilliseconds(1_764_234_300_123), e.Timestamp);
-        Assert.Equal(1_764_234_300_123_001, e.Presence!.Version);
-        Assert.Equal([new PresentPerson("Zoë/1", "aaaaaaaaaaaaaaaa"), new PresentPerson("bob", "bbbbbbbbbbbbbbbb")], e.Presence.People);
+        Assert.Equal(new PresenceStamp(1_764_234_300_123_001, 2), e.Presence);
     }
 
     [Fact]

@@ -1,3 +1,4 @@
+using System.Globalization;
 using AngleSharp.Dom;
 using SseChat.Web.Chat;
 using SseChat.Web.Presence;
@@ -93,34 +94,89 @@ public sealed class FragmentRendererTests
     [Theory]
     [InlineData(ChatEventKind.UserJoined, "user-joined")]
     [InlineData(ChatEventKind.UserLeft, "user-left")]
-    public async Task A_notice_with_presence_appends_one_item_and_carries_the_list_out_of_band(ChatEventKind kind, string dataKind)
+    public async Task One_change_is_the_classic_notice_with_the_list_out_of_band(ChatEventKind kind, string dataKind)
     {
-        var people = new PresenceSnapshot(7, [new PresentPerson("zed", "bbbb"), new PresentPerson("<b>ann</b>", "aaaa")]);
-        var html = new FragmentRenderer().Render(new ChatEvent(kind, "lobby", "zed", "", At, Author: "bbbb", Presence: people));
+        var zed = new PresentPerson("zed", "bbbb");
+        var people = new PresenceSnapshot(7, 2, [new PresentPerson("<b>ann</b>", "aaaa"), zed]);
+        var html = new FragmentRenderer().RenderPresenceUpdate(
+            kind == ChatEventKind.UserJoined ? [zed] : [], kind == ChatEventKind.UserLeft ? [zed] : [], At, people);
 
         var document = await ChatBrowser.Parse($"<ol>{html}</ol>");
-        // The root element still says what the fragment is (the contract curl readers and k6 scripts rely on).
+        // The root element still says what the fragment is (the contract curl readers, k6 scripts and the page rely on).
         Assert.StartsWith($"<li class=\"notice {dataKind}\" data-kind=\"{dataKind}\"", html, StringComparison.Ordinal);
-        Assert.Equal("bbbb", document.QuerySelector("li.notice")!.GetAttribute("data-author"));
+        var notice = document.QuerySelector("li.notice")!;
+        Assert.Equal(("bbbb", "zed"), (notice.GetAttribute("data-author"), notice.GetAttribute("data-nick")));
+        Assert.Equal(html[..html.IndexOf("<section", StringComparison.Ordinal)], new FragmentRenderer().Render(new ChatEvent(kind, "lobby", "zed", "", At, Author: "bbbb")));
         var list = document.QuerySelector("#presence")!;
         Assert.Equal("true", list.GetAttribute("hx-swap-oob"));
         Assert.Equal("presence", list.GetAttribute("data-kind"));
         Assert.Equal("2", list.QuerySelector(".count")!.TextContent);
-        Assert.Equal(["<b>ann</b>", "zed"], list.QuerySelectorAll("li .nick").Select(n => n.TextContent)); // by name, encoded
+        Assert.Equal(["<b>ann</b>", "zed"], list.QuerySelectorAll("li .nick").Select(n => n.TextContent)); // as given, encoded
         Assert.Equal(["aaaa", "bbbb"], list.QuerySelectorAll("li").Select(li => li.GetAttribute("data-author")));
+        Assert.Null(list.QuerySelector(".more"));
         Assert.Empty(document.QuerySelectorAll("b"));
     }
 
     [Fact]
     public async Task A_change_of_names_is_the_list_alone_and_adds_nothing_to_the_conversation()
     {
-        var html = new FragmentRenderer().Render(new ChatEvent(ChatEventKind.PresenceChanged, "lobby", "ann", "", At,
-            Presence: new PresenceSnapshot(3, [new PresentPerson("ann", "aaaa")])));
+        var html = new FragmentRenderer().RenderPresenceUpdate([], [], At, new PresenceSnapshot(3, 1, [new PresentPerson("ann", "aaaa")]));
 
         var document = await ChatBrowser.Parse($"<ol>{html}</ol>");
         Assert.StartsWith("<section id=\"presence\"", html, StringComparison.Ordinal);
         Assert.Empty(document.QuerySelectorAll("ol > li"));
         Assert.Equal(["ann"], document.QuerySelectorAll("#presence li .nick").Select(n => n.TextContent));
+        Assert.Equal("", new FragmentRenderer().RenderPresenceUpdate([], [], At, list: null)); // nothing to say
+    }
+
+    [Theory]
+    [InlineData(2, 0, "a0 and a1 joined")]
+    [InlineData(3, 0, "a0, a1 and a2 joined")]
+    [InlineData(4, 0, "a0, a1, a2 and 1 other joined")]
+    [InlineData(100, 1, "a0, a1, a2 and 97 others joined · b0 left")]
+    [InlineData(0, 2, "b0 and b1 left")]
+    [InlineData(1, 1, "a0 joined · b0 left")]
+    [InlineData(2500, 1200, "a0, a1, a2 and 2,497 others joined · b0, b1, b2 and 1,197 others left")]
+    public async Task Several_changes_are_one_summary_line_naming_the_first_few(int joinedCount, int leftCount, string text)
+    {
+        var joined = Enumerable.Range(0, joinedCount).Select(i => new PresentPerson($"a{i}", $"tag-a{i}")).ToArray();
+        var left = Enumerable.Range(0, leftCount).Select(i => new PresentPerson($"b{i}", $"tag-b{i}")).ToArray();
+
+        var html = new FragmentRenderer().RenderPresenceUpdate(joined, left, At, list: null);
+
+        var item = (await ChatBrowser.Parse($"<ol>{html}</ol>")).QuerySelector("ol > li")!;
+        Assert.StartsWith("<li class=\"notice presence-summary\" data-kind=\"presence-summary\"", html, StringComparison.Ordinal);
+        Assert.Equal($"{text} 09:05", item.TextContent);
+        Assert.Equal((joinedCount.ToString(CultureInfo.InvariantCulture), leftCount.ToString(CultureInfo.InvariantCulture)),
+            (item.GetAttribute("data-joined"), item.GetAttribute("data-left")));
+        Assert.Null(item.GetAttribute("data-nick")); // no one person: readers of single notices are not misled
+        Assert.Equal(Math.Min(joinedCount, 3) + Math.Min(leftCount, 3), item.QuerySelectorAll(".nick").Length);
+    }
+
+    [Theory]
+    [MemberData(nameof(HostileTexts))]
+    public async Task Names_in_a_summary_line_are_encoded(string text)
+    {
+        var nick = text.Length > 32 ? text[..32] : text;
+        var html = new FragmentRenderer().RenderPresenceUpdate([new PresentPerson(nick, "aaaa"), new PresentPerson("bob", "bbbb")], [], At, list: null);
+
+        var document = await ChatBrowser.Parse($"<ol>{html}</ol>");
+        var item = Assert.Single(document.QuerySelectorAll("ol > *"));
+        Assert.Equal([nick, "bob"], item.QuerySelectorAll(".nick").Select(n => n.TextContent));
+        Assert.Empty(document.QuerySelectorAll("script, img, svg, b"));
+    }
+
+    [Fact]
+    public async Task A_capped_list_shows_the_true_count_and_how_many_more()
+    {
+        var first = Enumerable.Range(0, 100).Select(i => new PresentPerson($"p{i:000}", $"t{i}")).ToArray();
+
+        var html = new FragmentRenderer().RenderPresence(new PresenceSnapshot(9, 10_250, first), outOfBand: false);
+
+        var list = (await ChatBrowser.Parse(html)).QuerySelector("#presence")!;
+        Assert.Equal("10250", list.QuerySelector(".count")!.TextContent);
+        Assert.Equal(100, list.QuerySelectorAll("li").Length);
+        Assert.Equal("and 10,150 more", list.QuerySelector("p.more")!.TextContent);
     }
 
     [Fact]

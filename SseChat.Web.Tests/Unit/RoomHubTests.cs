@@ -26,7 +26,8 @@ public sealed class RoomHubTests
         var renderer = new CountingRenderer();
         await using var bus = new InProcessChatBus(Options.Create(new ChatOptions()), TimeProvider.System, NullLogger<InProcessChatBus>.Instance);
         using var meters = new TestMeterFactory();
-        await using var hub = new RoomHub("lobby", bus, renderer, new ChatMetrics(meters), Delay, TimeProvider.System);
+        var metrics = new ChatMetrics(meters);
+        await using var hub = new RoomHub("lobby", bus, renderer, metrics, TestPresence.FanOuts(bus, renderer, metrics, TimeProvider.System), Delay, TimeProvider.System);
         await hub.EnsureSubscribedAsync(CancellationToken.None);
         var connections = Enumerable.Range(0, 50).Select(i => new StreamConnection($"n{i}", 16)).ToArray();
         var pipes = connections.Select(_ => new Pipe()).ToArray();
@@ -63,7 +64,7 @@ public sealed class RoomHubTests
         var time = new FakeTimeProvider();
         await using var bus = new InProcessChatBus(Options.Create(new ChatOptions()), time, NullLogger<InProcessChatBus>.Instance);
         using var meters = new TestMeterFactory();
-        await using var hub = new RoomHub("lobby", bus, new FragmentRenderer(), new ChatMetrics(meters), Delay, time);
+        await using var hub = Hub(bus, meters, Delay, time);
         var (connections, pipes, runs, stop) = Open(hub, 3);
 
         hub.Broadcast(Frame("one", 1));
@@ -89,7 +90,7 @@ public sealed class RoomHubTests
         var time = new FakeTimeProvider();
         await using var bus = new InProcessChatBus(Options.Create(new ChatOptions()), time, NullLogger<InProcessChatBus>.Instance);
         using var meters = new TestMeterFactory();
-        await using var hub = new RoomHub("lobby", bus, new FragmentRenderer(), new ChatMetrics(meters), TimeSpan.Zero, time);
+        await using var hub = Hub(bus, meters, TimeSpan.Zero, time);
         var (connections, pipes, runs, stop) = Open(hub, 2);
 
         foreach (var (text, sequence) in new[] { ("one", 1L), ("two", 2L) })
@@ -104,6 +105,12 @@ public sealed class RoomHubTests
         }
 
         await EndAsync(connections, runs, stop);
+    }
+
+    private static RoomHub Hub(InProcessChatBus bus, TestMeterFactory meters, TimeSpan flushDelay, TimeProvider time)
+    {
+        var (renderer, metrics) = (new FragmentRenderer(), new ChatMetrics(meters));
+        return new RoomHub("lobby", bus, renderer, metrics, TestPresence.FanOuts(bus, renderer, metrics, time), flushDelay, time);
     }
 
     private static Frame Frame(string text, long sequence) => new(Encoding.UTF8.GetBytes(text + "\n"), new LogId(1, sequence));

@@ -7,6 +7,7 @@ using SseChat.Web.Bus;
 using SseChat.Web.Chat;
 using SseChat.Web.Hosting;
 using SseChat.Web.Streaming;
+using SseChat.Web.Tests.Infrastructure;
 
 namespace SseChat.Web.Tests.Unit;
 
@@ -21,7 +22,8 @@ public sealed class RoomHubsTests : IAsyncLifetime
     public Task InitializeAsync()
     {
         _bus = new InProcessChatBus(Options.Create(new ChatOptions()), _time, NullLogger<InProcessChatBus>.Instance);
-        _hubs = new RoomHubs(_bus, new FragmentRenderer(), new ChatMetrics(_services.GetRequiredService<IMeterFactory>()), Options.Create(new ChatOptions()), _time, NullLogger<RoomHubs>.Instance);
+        var (renderer, metrics) = (new FragmentRenderer(), new ChatMetrics(_services.GetRequiredService<IMeterFactory>()));
+        _hubs = new RoomHubs(_bus, renderer, metrics, TestPresence.FanOuts(_bus, renderer, metrics, _time), Options.Create(new ChatOptions()), _time, NullLogger<RoomHubs>.Instance);
         return Task.CompletedTask;
     }
 

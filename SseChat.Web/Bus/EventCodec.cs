@@ -15,7 +15,7 @@ internal static class EventCodec
     public static string Serialize(ChatEvent e) =>
         JsonSerializer.Serialize(
             new WireEvent((int)e.Kind, e.Room, e.Nick, e.Text, e.Timestamp.ToUnixTimeMilliseconds(), e.ClientMessageId, e.Author,
-                e.Presence?.Version, e.Presence?.People.Select(p => new WireMember(p.Nick, p.Author)).ToArray()),
+                e.Presence?.Version, e.Presence?.Count),
             WireJsonContext.Default.WireEvent);
 
     /// <summary>How a person is stored in a room's presence hash and listed in a notice: {"n": nick, "a": author tag}.</summary>
@@ -37,9 +37,7 @@ internal static class EventCodec
             throw new JsonException($"Unknown event kind {w.K}.");
         }
 
-        var presence = w.Pv is { } version
-            ? new PresenceSnapshot(version, (w.Pm ?? []).Select(m => new PresentPerson(m.N, m.A)).ToArray())
-            : null;
+        var presence = w.Pv is { } version ? new PresenceStamp(version, w.Pc ?? 0) : null;
         return new ChatEvent((ChatEventKind)w.K, w.R, w.N, w.T, DateTimeOffset.FromUnixTimeMilliseconds(w.Ts), id, w.C, w.A, presence);
     }
 
@@ -77,7 +75,7 @@ internal sealed record WireEvent(
     [property: JsonPropertyName("c")] string? C,
     [property: JsonPropertyName("a")] string? A = null,
     [property: JsonPropertyName("pv")] long? Pv = null,
-    [property: JsonPropertyName("pm")] WireMember[]? Pm = null);
+    [property: JsonPropertyName("pc")] int? Pc = null);
 
 internal sealed record WireMember(
     [property: JsonPropertyName("n")] string N,

@@ -21,8 +21,11 @@ internal sealed class RedisKeys(string prefix)
     /// <summary>How many instances hold each person in a room: browser id → count; a person is in the room while it is above 0.</summary>
     public RedisKey PresencePeople(string room) => $"{prefix}:room:{room}:presence:people";
 
-    /// <summary>How each person in a room is shown: browser id → {"n": nick, "a": author tag}.</summary>
+    /// <summary>How each person in a room is listed: browser id → "{sort key}\n{author tag}\n{"n": nick, "a": author tag}".</summary>
     public RedisKey PresenceMembers(string room) => $"{prefix}:room:{room}:presence:members";
+
+    /// <summary>The listings of the people in a room, all with score 0, so in display order: the first K are one ZRANGE.</summary>
+    public RedisKey PresenceNames(string room) => $"{prefix}:room:{room}:presence:names";
 
     /// <summary>The room's presence version, raised by every change (see PresenceSnapshot.Version).</summary>
     public RedisKey PresenceVersion(string room) => $"{prefix}:room:{room}:presence:version";

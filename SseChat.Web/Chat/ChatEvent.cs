@@ -16,7 +16,9 @@ public enum ChatEventKind
 /// <param name="Id">The room-log id of a message (also its SSE <c>id:</c>); null for presence notices, which are not logged.</param>
 /// <param name="ClientMessageId">The id the sender's form carried, used to recognise a repeated POST.</param>
 /// <param name="Author">The sender's (or the person's, for a notice) public tag, <see cref="BrowserId.AuthorTag"/>; lets a page mark its own.</param>
-/// <param name="Presence">On a presence notice: who is in the room right after this change, everywhere.</param>
+/// <param name="Presence">On a presence notice: the room's presence version and head count right after this change,
+/// everywhere. A notice never carries the list of people: streams get that once per coalescing window (see
+/// Streaming.PresenceFanOut).</param>
 public sealed record ChatEvent(
     ChatEventKind Kind,
     string Room,
@@ -26,7 +28,7 @@ public sealed record ChatEvent(
     string? Id = null,
     string? ClientMessageId = null,
     string? Author = null,
-    PresenceSnapshot? Presence = null)
+    PresenceStamp? Presence = null)
 {
     public ChatEvent WithId(string id) => this with { Id = id };
 }

@@ -62,4 +62,17 @@ public sealed class ChatOptions
     /// </summary>
     [Range(typeof(TimeSpan), "00:00:00", "00:01:00", ErrorMessage = "Chat:PresenceLeaveGrace must be between {1} and {2}.")]
     public TimeSpan PresenceLeaveGrace { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// How long an instance gathers a room's presence changes before it shows them: an isolated change goes out at
+    /// once, further changes within this window go out together at its end, as one line and one list. So however
+    /// many people come and go, each stream gets at most about one presence update per window. Zero sends each
+    /// change as soon as the previous update has gone out.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00", "00:01:00", ErrorMessage = "Chat:PresenceCoalesceWindow must be between {1} and {2}.")]
+    public TimeSpan PresenceCoalesceWindow { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>The most people a room's list shows (in display order); the rest are counted as "and N more".</summary>
+    [Range(1, 10_000, ErrorMessage = "Chat:PresenceListLimit must be between {1} and {2}.")]
+    public int PresenceListLimit { get; set; } = 100;
 }

@@ -33,6 +33,7 @@ public static class SseChatApplication
 
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<FragmentRenderer>();
+        services.AddSingleton<PresenceFanOuts>();
         services.AddSingleton<RoomHubs>();
         services.AddSseChatPresence();
         services.AddHostedService<HeartbeatService>();

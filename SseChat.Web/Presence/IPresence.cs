@@ -3,16 +3,18 @@ namespace SseChat.Web.Presence;
 /// <summary>
 /// Who is in which room, across all instances. A person is a browser (<see cref="Member.Id"/>), not a nickname:
 /// several tabs, on any instances, count once. The first stream of a person in a room announces "joined" to the room,
-/// the end of the last one (after <c>Chat:PresenceLeaveGrace</c>) "left"; every notice carries the room's list of
-/// people after the change. One implementation (<see cref="PresenceTracker"/>) over two stores, Redis and in-process,
+/// the end of the last one (after <c>Chat:PresenceLeaveGrace</c>) "left"; every notice carries the room's version and
+/// head count after the change (never the list: each instance reads the first people once per coalescing window, see
+/// <c>Streaming.PresenceFanOut</c>). One implementation (<see cref="PresenceTracker"/>) over two stores, Redis and in-process,
 /// as with the bus: everything above this interface is the same code in both modes.
 /// </summary>
 public interface IPresence
 {
     /// <summary>
-    /// A stream of <paramref name="member"/> opened in <paramref name="room"/> on this instance. Returns who is in the
-    /// room now (null when the store could not be reached: the person is taken in later, when it can) and whether this
-    /// call announced "joined". Throws <see cref="OperationCanceledException"/> only before anything changed; once it
+    /// A stream of <paramref name="member"/> opened in <paramref name="room"/> on this instance. Returns whether this
+    /// call announced "joined", the room's presence version after it, and, when it did not announce, who is in the room
+    /// now (the first <c>Chat:PresenceListLimit</c>); the default when the store could not be reached (the person is
+    /// taken in later, when it can). Throws <see cref="OperationCanceledException"/> only before anything changed; once it
     /// has returned, <see cref="LeaveAsync"/> must follow when the stream ends.
     /// </summary>
     Task<PresenceEntry> EnterAsync(string room, Member member, CancellationToken cancellationToken);
@@ -23,7 +25,7 @@ public interface IPresence
     /// <summary>The person chose another name: the room's list of people shows it at once, on every instance.</summary>
     Task RenameAsync(string room, Member member, CancellationToken cancellationToken);
 
-    /// <summary>Who is in the room now.</summary>
+    /// <summary>Who is in the room now: the head count and the first <c>Chat:PresenceListLimit</c> people, in display order.</summary>
     /// <exception cref="Bus.BusUnavailableException">the store cannot be reached.</exception>
     Task<PresenceSnapshot> ReadAsync(string room, CancellationToken cancellationToken);
 
@@ -32,7 +34,8 @@ public interface IPresence
     Task<IReadOnlyList<RoomOccupancy>> RoomsAsync(int max, CancellationToken cancellationToken);
 }
 
-/// <param name="Snapshot">Who is in the room right after entering; null when the store could not be reached.</param>
-/// <param name="Announced">True when this entry announced "joined" (the person's first stream anywhere): the notice,
-/// carrying <paramref name="Snapshot"/>, is on its way to every stream of the room, this one included.</param>
-public readonly record struct PresenceEntry(PresenceSnapshot? Snapshot, bool Announced);
+/// <param name="Announced">True when this entry announced "joined" (the person's first stream anywhere): the notice is
+/// on its way to every stream of the room, this one included, and brings the list with it.</param>
+/// <param name="Version">The room's presence version right after entering (0 when the store could not be reached).</param>
+/// <param name="Snapshot">Who is in the room right after entering, when this entry did not announce; else null.</param>
+public readonly record struct PresenceEntry(bool Announced, long Version, PresenceSnapshot? Snapshot);

@@ -4,7 +4,8 @@ namespace SseChat.Web.Presence;
 /// Where presence lives and who announces its changes: Redis across instances, or memory in a single one. An instance
 /// "holds" a person in a room while it has at least one of their streams there (the <see cref="PresenceTracker"/>
 /// counts the streams); a person is in the room while any instance holds them. Every change that makes someone
-/// appear or disappear is announced exactly once, by the store, with the room's list of people after it.
+/// appear or disappear is announced exactly once, by the store, with the room's version and head count after it. No
+/// operation costs in proportion to the room's size: lists are read bounded by <c>Chat:PresenceListLimit</c>.
 /// </summary>
 internal interface IPresenceStore
 {

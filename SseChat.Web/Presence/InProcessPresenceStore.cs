@@ -1,17 +1,19 @@
+using Microsoft.Extensions.Options;
 using SseChat.Web.Bus;
 using SseChat.Web.Chat;
 
 namespace SseChat.Web.Presence;
 
 /// <summary>
-/// Presence for the single instance of the embedded mode: the people of each room in memory. Holds never expire (the
-/// one instance that could die is this one, and with it everyone it would tell), so renewing and sweeping do nothing.
-/// A notice is published under the same lock as the change it reports, so notices go out in the order of the changes.
+/// Presence for the single instance of the embedded mode: the people of each room in memory, by browser id and in
+/// display order (so the first K are read in O(K), as from Redis). Holds never expire (the one instance that could die
+/// is this one, and with it everyone it would tell), so renewing and sweeping do nothing. A notice is published under
+/// the same lock as the change it reports, so notices go out in the order of the changes.
 /// </summary>
-internal sealed class InProcessPresenceStore(InProcessChatBus bus, TimeProvider time) : IPresenceStore
+internal sealed class InProcessPresenceStore(InProcessChatBus bus, IOptions<ChatOptions> options, TimeProvider time) : IPresenceStore
 {
     private readonly Lock _gate = new();
-    private readonly Dictionary<string, Dictionary<string, PresentPerson>> _rooms = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, RoomPeople> _rooms = new(StringComparer.Ordinal);
 
     // One counter for all rooms: versions only need to grow within a room, and this one never starts again.
     private long _version;
@@ -22,22 +24,23 @@ internal sealed class InProcessPresenceStore(InProcessChatBus bus, TimeProvider 
         {
             if (!_rooms.TryGetValue(room, out var people))
             {
-                people = new Dictionary<string, PresentPerson>(StringComparer.Ordinal);
+                people = new RoomPeople();
                 _rooms.Add(room, people);
             }
 
             var person = new PresentPerson(member.Nick, member.Author);
-            if (people.TryGetValue(member.Id, out var known))
+            if (people.TryGet(member.Id, out var known))
             {
                 if (known != person)
                 {
                     Change(ChatEventKind.PresenceChanged, room, people, member.Id, person);
                 }
 
-                return Task.FromResult(new PresenceEntry(Snapshot(people), Announced: false));
+                return Task.FromResult(new PresenceEntry(Announced: false, _version, Snapshot(people)));
             }
 
-            return Task.FromResult(new PresenceEntry(Change(ChatEventKind.UserJoined, room, people, member.Id, person), Announced: true));
+            Change(ChatEventKind.UserJoined, room, people, member.Id, person);
+            return Task.FromResult(new PresenceEntry(Announced: true, _version, Snapshot: null));
         }
     }
 
@@ -46,7 +49,7 @@ internal sealed class InProcessPresenceStore(InProcessChatBus bus, TimeProvider 
         lock (_gate)
         {
             var person = new PresentPerson(member.Nick, member.Author);
-            if (_rooms.TryGetValue(room, out var people) && people.TryGetValue(member.Id, out var known) && known != person)
+            if (_rooms.TryGetValue(room, out var people) && people.TryGet(member.Id, out var known) && known != person)
             {
                 Change(ChatEventKind.PresenceChanged, room, people, member.Id, person);
             }
@@ -62,7 +65,7 @@ internal sealed class InProcessPresenceStore(InProcessChatBus bus, TimeProvider 
             if (_rooms.TryGetValue(room, out var people) && people.Remove(member.Id, out var person))
             {
                 _version++;
-                bus.PublishNotice(Notice(ChatEventKind.UserLeft, room, person, Snapshot(people)));
+                bus.PublishNotice(Notice(ChatEventKind.UserLeft, room, person, people));
                 if (people.Count == 0)
                 {
                     _rooms.Remove(room);
@@ -81,7 +84,7 @@ internal sealed class InProcessPresenceStore(InProcessChatBus bus, TimeProvider 
     {
         lock (_gate)
         {
-            return Task.FromResult(_rooms.TryGetValue(room, out var people) ? Snapshot(people) : new PresenceSnapshot(_version, []));
+            return Task.FromResult(_rooms.TryGetValue(room, out var people) ? Snapshot(people) : PresenceSnapshot.Empty with { Version = _version });
         }
     }
 
@@ -98,17 +101,60 @@ internal sealed class InProcessPresenceStore(InProcessChatBus bus, TimeProvider 
     }
 
     /// <summary>Stores the person, raises the version and publishes the notice; called under the lock.</summary>
-    private PresenceSnapshot Change(ChatEventKind kind, string room, Dictionary<string, PresentPerson> people, string id, PresentPerson person)
+    private void Change(ChatEventKind kind, string room, RoomPeople people, string id, PresentPerson person)
     {
-        people[id] = person;
+        people.Set(id, person);
         _version++;
-        var snapshot = Snapshot(people);
-        bus.PublishNotice(Notice(kind, room, person, snapshot));
-        return snapshot;
+        bus.PublishNotice(Notice(kind, room, person, people));
     }
 
-    private PresenceSnapshot Snapshot(Dictionary<string, PresentPerson> people) => new(_version, people.Values.ToArray());
+    /// <summary>The head count and the first people in display order: O(limit), whatever the room's size.</summary>
+    private PresenceSnapshot Snapshot(RoomPeople people) => new(_version, people.Count, people.First(options.Value.PresenceListLimit));
 
-    private ChatEvent Notice(ChatEventKind kind, string room, PresentPerson person, PresenceSnapshot snapshot) =>
-        new(kind, room, person.Nick, "", time.GetUtcNow(), Author: person.Author, Presence: snapshot);
+    private ChatEvent Notice(ChatEventKind kind, string room, PresentPerson person, RoomPeople people) =>
+        new(kind, room, person.Nick, "", time.GetUtcNow(), Author: person.Author, Presence: new PresenceStamp(_version, people.Count));
+
+    /// <summary>The people of one room, by browser id and in display order.</summary>
+    private sealed class RoomPeople
+    {
+        private readonly Dictionary<string, Listed> _byId = new(StringComparer.Ordinal);
+        private readonly SortedSet<Listed> _ordered = new(Comparer<Listed>.Create(static (x, y) =>
+        {
+            var c = PresenceOrder.Compare(x.SortKey, x.Person.Author, y.SortKey, y.Person.Author);
+            return c != 0 ? c : string.CompareOrdinal(x.Id, y.Id);
+        }));
+
+        public int Count => _byId.Count;
+
+        public bool TryGet(string id, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out PresentPerson? person)
+        {
+            person = _byId.TryGetValue(id, out var listed) ? listed.Person : null;
+            return person is not null;
+        }
+
+        public void Set(string id, PresentPerson person)
+        {
+            Remove(id, out _);
+            var listed = new Listed(id, PresenceOrder.SortKey(person.Nick), person);
+            _byId.Add(id, listed);
+            _ordered.Add(listed);
+        }
+
+        public bool Remove(string id, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out PresentPerson? person)
+        {
+            if (!_byId.Remove(id, out var listed))
+            {
+                person = null;
+                return false;
+            }
+
+            _ordered.Remove(listed);
+            person = listed.Person;
+            return true;
+        }
+
+        public PresentPerson[] First(int limit) => _ordered.Take(limit).Select(l => l.Person).ToArray();
+
+        private sealed record Listed(string Id, string SortKey, PresentPerson Person);
+    }
 }

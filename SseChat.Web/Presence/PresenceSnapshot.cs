@@ -4,16 +4,59 @@ namespace SseChat.Web.Presence;
 public sealed record PresentPerson(string Nick, string Author);
 
 /// <summary>
-/// Who is in a room at one moment. <see cref="Version"/> grows with every change of the room's presence (across
-/// instances), so a stream can tell a notice it already reflects from a newer one.
+/// Who is in a room at one moment, as a page shows it: how many (<see cref="Count"/>) and the first of them in display
+/// order (<see cref="PresenceOrder"/>), at most <c>Chat:PresenceListLimit</c>. <see cref="Version"/> grows with every
+/// change of the room's presence (across instances), so a stream can tell a notice it already reflects from a newer one.
 /// </summary>
-public sealed record PresenceSnapshot(long Version, IReadOnlyList<PresentPerson> People)
+public sealed record PresenceSnapshot(long Version, int Count, IReadOnlyList<PresentPerson> People)
 {
-    public static PresenceSnapshot Empty { get; } = new(0, []);
+    public static PresenceSnapshot Empty { get; } = new(0, 0, []);
 
-    /// <summary>The people in display order: by nickname, then tag (so equal nicknames keep a stable order).</summary>
-    public IEnumerable<PresentPerson> Ordered =>
-        People.OrderBy(p => p.Nick, StringComparer.OrdinalIgnoreCase).ThenBy(p => p.Author, StringComparer.Ordinal);
+    /// <summary>People in the room who are not in <see cref="People"/> (the list shows "and N more").</summary>
+    public int More => Math.Max(0, Count - People.Count);
+}
+
+/// <summary>What a presence notice carries besides the person: the room's version and head count right after the change.</summary>
+public sealed record PresenceStamp(long Version, int Count);
+
+/// <summary>
+/// The display order of a room's people: by nickname ignoring case, then by tag, comparing by Unicode code point —
+/// the order in which Redis keeps them (byte order of UTF-8, see <see cref="SortKey"/>), so both stores list the same
+/// first people.
+/// </summary>
+public static class PresenceOrder
+{
+    /// <summary>What a person is sorted by: the nickname in upper case (nicknames hold no control characters, so a
+    /// separator below the space keeps "ann" before "ann b").</summary>
+    public static string SortKey(string nick) => nick.ToUpperInvariant();
+
+    /// <summary>Orders (sort key, tag) pairs by code point, as Redis orders their UTF-8 bytes.</summary>
+    public static int Compare(string sortKeyA, string authorA, string sortKeyB, string authorB)
+    {
+        var byName = CompareCodePoints(sortKeyA, sortKeyB);
+        return byName != 0 ? byName : string.CompareOrdinal(authorA, authorB);
+    }
+
+    private static int CompareCodePoints(string a, string b)
+    {
+        var x = a.EnumerateRunes();
+        var y = b.EnumerateRunes();
+        while (true)
+        {
+            var moreX = x.MoveNext();
+            var moreY = y.MoveNext();
+            if (!moreX || !moreY)
+            {
+                return moreX.CompareTo(moreY);
+            }
+
+            var c = x.Current.Value.CompareTo(y.Current.Value);
+            if (c != 0)
+            {
+                return c;
+            }
+        }
+    }
 }
 
 /// <summary>A room with people in it, for the room list.</summary>

@@ -12,19 +12,24 @@ namespace SseChat.Web.Presence;
 /// <summary>
 /// Presence across instances, in Redis. Per room: a sorted set of holds, "{instance}|{browser id}" → expiry (Redis's
 /// own clock, so the instances' clocks need not agree), renewed by the holding instance; a hash counting how many
-/// instances hold each person; a hash of how each person is shown; a version counter. Every change is one Lua script,
-/// and the script that makes a person appear or disappear also publishes the notice on the room's channel: the
-/// change and its announcement cannot be separated by a crash, notices reach subscribers in the order of the
-/// changes, and when several instances sweep the same expired hold, only the one whose ZREM removed it announces.
+/// instances hold each person; a hash of how each person is listed; a sorted set of those listings in display order
+/// (so the first K people are one ZRANGE); a version counter. Every change is one Lua script, and the script that
+/// makes a person appear or disappear also publishes the notice on the room's channel: the change and its
+/// announcement cannot be separated by a crash, notices reach subscribers in the order of the changes, and when
+/// several instances sweep the same expired hold, only the one whose ZREM removed it announces. No script does work
+/// in proportion to the room's size: a notice carries the person and the room's head count, never the list.
 /// </summary>
 internal sealed partial class RedisPresenceStore : IPresenceStore
 {
     /// <summary>An idle room's version counter goes after this; a new one starts above any it handed out (see the script).</summary>
     private static readonly long VersionLifetimeMs = (long)TimeSpan.FromDays(7).TotalMilliseconds;
 
-    // KEYS: holds, people, members, version, rooms. ARGV: room, channel, joined kind, left kind, version lifetime (ms), then the script's own.
+    // KEYS: holds, people, members, version, rooms, names. ARGV: room, channel, joined kind, left kind, version lifetime (ms),
+    // changed kind, then the script's own.
+    // A listing (a value of members, a member of names) is "{sort key}\n{author}\n{member JSON}" (see Listing): all
+    // scores in names are 0, so Redis orders them by these bytes, which is the display order.
     private const string Prelude = """
-        local holds, people, members, versionKey, rooms = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+        local holds, people, members, versionKey, rooms, names = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
         local room, channel = ARGV[1], ARGV[2]
         local t = redis.call('TIME')
         local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -41,32 +46,48 @@ internal sealed partial class RedisPresenceStore : IPresenceStore
             return v
         end
 
+        local function version() return int(tonumber(redis.call('GET', versionKey) or '0')) end
+
         local function updateRoomList()
             local count = redis.call('HLEN', people)
             if count > 0 then redis.call('ZADD', rooms, count, room) else redis.call('ZREM', rooms, room) end
         end
 
-        -- The notice, as EventCodec reads a channel payload: no log id, no sequence, then the JSON of the event,
-        -- with who is in the room after the change.
-        local function announce(kind, memberJson)
+        -- The member JSON at the end of a listing (a bare JSON value, as stored before listings, is taken as it is).
+        local function memberJson(listing) return string.match(listing, '^[^\n]*\n[^\n]*\n(.*)$') or listing end
+
+        local function list(id, listing, known)
+            if known then redis.call('ZREM', names, known) end
+            redis.call('HSET', members, id, listing)
+            redis.call('ZADD', names, 0, listing)
+        end
+
+        local function unlist(id, known)
+            redis.call('HDEL', members, id)
+            redis.call('ZREM', names, known)
+        end
+
+        -- The notice, as EventCodec reads a channel payload: no log id, no sequence, then the JSON of the event, with
+        -- the room's version and head count after the change (not its list: that would make every change O(n)).
+        local function announce(kind, listing)
             local v = nextVersion()
             updateRoomList()
-            local m = cjson.decode(memberJson)
+            local m = cjson.decode(memberJson(listing))
             redis.call('PUBLISH', channel, '\n\n{"k":' .. kind .. ',"r":' .. cjson.encode(room) .. ',"n":' .. cjson.encode(m.n) ..
                 ',"t":"","ts":' .. int(now) .. ',"a":' .. cjson.encode(m.a) .. ',"pv":' .. int(v) ..
-                ',"pm":[' .. table.concat(redis.call('HVALS', members), ',') .. ']}')
+                ',"pc":' .. int(redis.call('ZCARD', names)) .. '}')
         end
 
         -- Takes or renews a hold; a person no instance held until now is announced. A stream brings the name its
         -- browser has now (store it, announce a change); a renewal only puts back a name that is missing.
-        local function hold(field, id, memberJson, expiry, fromStream)
+        local function hold(field, id, listing, expiry, fromStream)
             local known = redis.call('HGET', members, id)
-            if fromStream or not known then redis.call('HSET', members, id, memberJson) end
+            if not known or (fromStream and known ~= listing) then list(id, listing, known) end
             if redis.call('ZADD', holds, expiry, field) == 1 and redis.call('HINCRBY', people, id, 1) == 1 then
-                announce(ARGV[3], memberJson)
+                announce(ARGV[3], listing)
                 return 1
             end
-            if fromStream and known and known ~= memberJson then announce(ARGV[6], memberJson) end
+            if fromStream and known and known ~= listing then announce(ARGV[6], listing) end
             return 0
         end
 
@@ -75,30 +96,38 @@ internal sealed partial class RedisPresenceStore : IPresenceStore
             if redis.call('ZREM', holds, field) == 0 then return 0 end
             if redis.call('HINCRBY', people, id, -1) > 0 then return 0 end
             redis.call('HDEL', people, id)
-            local memberJson = redis.call('HGET', members, id)
-            redis.call('HDEL', members, id)
-            if memberJson then announce(ARGV[4], memberJson) else updateRoomList() end
+            local listing = redis.call('HGET', members, id)
+            if listing then
+                unlist(id, listing)
+                announce(ARGV[4], listing)
+            else
+                updateRoomList()
+            end
             return 1
         end
 
-        local function snapshot()
-            return {int(tonumber(redis.call('GET', versionKey) or '0')), redis.call('HVALS', members)}
+        -- The version, the head count and the first `limit` listings in display order: O(limit), whatever the room's size.
+        local function snapshot(limit)
+            return {version(), redis.call('ZCARD', names), redis.call('ZRANGE', names, 0, limit - 1)}
         end
 
         """;
 
-    // ARGV[7] field, ARGV[8] browser id, ARGV[9] member JSON, ARGV[10] expiry (ms).
+    // ARGV[7] field, ARGV[8] browser id, ARGV[9] listing, ARGV[10] expiry (ms), ARGV[11] list limit. A stream that
+    // announced its person gets no list (its own notice is on its way); any other gets the first people.
     private const string HoldScript = Prelude + """
-        local announced = hold(ARGV[7], ARGV[8], ARGV[9], now + tonumber(ARGV[10]), true)
-        local s = snapshot()
-        return {announced, s[1], s[2]}
+        if hold(ARGV[7], ARGV[8], ARGV[9], now + tonumber(ARGV[10]), true) == 1 then
+            return {1, version(), redis.call('ZCARD', names)}
+        end
+        local s = snapshot(tonumber(ARGV[11]))
+        return {0, s[1], s[2], s[3]}
         """;
 
-    // ARGV[7] browser id, ARGV[8] member JSON: only someone in the room is renamed there.
+    // ARGV[7] browser id, ARGV[8] listing: only someone in the room is renamed there.
     private const string RenameScript = Prelude + """
         local known = redis.call('HGET', members, ARGV[7])
         if redis.call('HEXISTS', people, ARGV[7]) == 1 and known ~= ARGV[8] then
-            redis.call('HSET', members, ARGV[7], ARGV[8])
+            list(ARGV[7], ARGV[8], known)
             announce(ARGV[6], ARGV[8])
             return 1
         end
@@ -110,7 +139,7 @@ internal sealed partial class RedisPresenceStore : IPresenceStore
         return drop(ARGV[7], ARGV[8])
         """;
 
-    // ARGV[7] instance, ARGV[8] expiry (ms), then pairs of browser id and member JSON.
+    // ARGV[7] instance, ARGV[8] expiry (ms), then pairs of browser id and listing.
     private const string RenewScript = Prelude + """
         local expiry, joined = now + tonumber(ARGV[8]), 0
         for i = 9, #ARGV, 2 do
@@ -129,8 +158,9 @@ internal sealed partial class RedisPresenceStore : IPresenceStore
         return left
         """;
 
+    // ARGV[7] list limit.
     private const string ReadScript = Prelude + """
-        return snapshot()
+        return snapshot(tonumber(ARGV[7]))
         """;
 
     private readonly IConnectionMultiplexer _redis;
@@ -164,16 +194,21 @@ internal sealed partial class RedisPresenceStore : IPresenceStore
 
     private long ExpiryMs => (long)_options.Value.PresenceExpiry.TotalMilliseconds;
 
+    private int ListLimit => _options.Value.PresenceListLimit;
+
     public async Task<PresenceEntry> HoldAsync(string room, Member member, CancellationToken cancellationToken)
     {
         var result = await EvaluateAsync("hold", room, HoldScript,
-            [Field(member.Id), member.Id, EventCodec.SerializeMember(member.Nick, member.Author), ExpiryMs], cancellationToken).ConfigureAwait(false);
+            [Field(member.Id), member.Id, Listing(member), ExpiryMs, ListLimit], cancellationToken).ConfigureAwait(false);
         var parts = (RedisResult[])result!;
-        return new PresenceEntry(ParseSnapshot(room, parts[1], parts[2]), Announced: (long)parts[0] == 1);
+        var version = ParseVersion(parts[1]);
+        return (long)parts[0] == 1
+            ? new PresenceEntry(Announced: true, version, Snapshot: null)
+            : new PresenceEntry(Announced: false, version, ParseSnapshot(room, parts[1], parts[2], parts[3]));
     }
 
     public Task RenameAsync(string room, Member member, CancellationToken cancellationToken) =>
-        EvaluateAsync("rename", room, RenameScript, [member.Id, EventCodec.SerializeMember(member.Nick, member.Author)], cancellationToken);
+        EvaluateAsync("rename", room, RenameScript, [member.Id, Listing(member)], cancellationToken);
 
     public Task ReleaseAsync(string room, Member member, CancellationToken cancellationToken) =>
         EvaluateAsync("release", room, ReleaseScript, [Field(member.Id), member.Id], cancellationToken);
@@ -184,7 +219,7 @@ internal sealed partial class RedisPresenceStore : IPresenceStore
         foreach (var member in members)
         {
             args.Add(member.Id);
-            args.Add(EventCodec.SerializeMember(member.Nick, member.Author));
+            args.Add(Listing(member));
         }
 
         return (int)await EvaluateAsync("renew", room, RenewScript, [.. args], cancellationToken).ConfigureAwait(false);
@@ -211,8 +246,8 @@ internal sealed partial class RedisPresenceStore : IPresenceStore
 
     public async Task<PresenceSnapshot> ReadAsync(string room, CancellationToken cancellationToken)
     {
-        var parts = (RedisResult[])(await EvaluateAsync("read", room, ReadScript, [], cancellationToken).ConfigureAwait(false))!;
-        return ParseSnapshot(room, parts[0], parts[1]);
+        var parts = (RedisResult[])(await EvaluateAsync("read", room, ReadScript, [ListLimit], cancellationToken).ConfigureAwait(false))!;
+        return ParseSnapshot(room, parts[0], parts[1], parts[2]);
     }
 
     public async Task<IReadOnlyList<RoomOccupancy>> RoomsAsync(int max, CancellationToken cancellationToken)
@@ -225,14 +260,27 @@ internal sealed partial class RedisPresenceStore : IPresenceStore
 
     private string Field(string id) => $"{InstanceId}|{id}";
 
-    private PresenceSnapshot ParseSnapshot(string room, RedisResult version, RedisResult members)
+    /// <summary>
+    /// How a person is listed in Redis: "{sort key}\n{author}\n{member JSON}". Stored per person and kept in the
+    /// room's names set, where Redis orders listings by their bytes: by name ignoring case, then by tag
+    /// (<see cref="PresenceOrder"/>); the JSON is what pages show.
+    /// </summary>
+    internal static string Listing(Member member) =>
+        $"{PresenceOrder.SortKey(member.Nick)}\n{member.Author}\n{EventCodec.SerializeMember(member.Nick, member.Author)}";
+
+    private static long ParseVersion(RedisResult version) => long.Parse((string)version!, CultureInfo.InvariantCulture);
+
+    private PresenceSnapshot ParseSnapshot(string room, RedisResult version, RedisResult count, RedisResult listings)
     {
-        var people = new List<PresentPerson>();
-        foreach (var json in (RedisResult[])members!)
+        var entries = (RedisResult[])listings!;
+        var people = new List<PresentPerson>(entries.Length);
+        foreach (var entry in entries)
         {
+            var listing = (string)entry!;
             try
             {
-                people.Add(EventCodec.DeserializeMember((string)json!));
+                var second = listing.IndexOf('\n', listing.IndexOf('\n', StringComparison.Ordinal) + 1);
+                people.Add(EventCodec.DeserializeMember(second < 0 ? listing : listing[(second + 1)..]));
             }
             catch (System.Text.Json.JsonException ex)
             {
@@ -240,7 +288,7 @@ internal sealed partial class RedisPresenceStore : IPresenceStore
             }
         }
 
-        return new PresenceSnapshot(long.Parse((string)version!, CultureInfo.InvariantCulture), people);
+        return new PresenceSnapshot(ParseVersion(version), (int)count, people);
     }
 
     private Task<RedisResult> EvaluateAsync(string operation, string room, string script, RedisValue[] scriptArgs, CancellationToken cancellationToken)
@@ -248,6 +296,7 @@ internal sealed partial class RedisPresenceStore : IPresenceStore
         RedisKey[] keys =
         [
             _keys.PresenceHolds(room), _keys.PresencePeople(room), _keys.PresenceMembers(room), _keys.PresenceVersion(room), _keys.PresenceRooms,
+            _keys.PresenceNames(room),
         ];
         RedisValue[] args =
         [

@@ -116,19 +116,17 @@ internal static partial class EventsEndpoint
             await response.BodyWriter.FlushAsync(stop.Token).ConfigureAwait(false);
             var entry = await presence.EnterAsync(room, member, stop.Token).ConfigureAwait(false);
             entered = true;
-            if (entry.Snapshot is { } snapshot)
+            if (entry.Announced)
             {
-                if (entry.Announced)
-                {
-                    // The person's own "joined" notice brings the list, through the queue, like everyone else's copy.
-                    connection.SkipPresenceThrough(snapshot.Version - 1);
-                }
-                else
-                {
-                    // Already in the room (another tab): this stream gets the list now, and then only newer changes.
-                    response.BodyWriter.Write(await SseFrames.FragmentAsync(renderer.RenderPresence(snapshot, outOfBand: true), null).ConfigureAwait(false));
-                    connection.SkipPresenceThrough(snapshot.Version);
-                }
+                // The person's own "joined" notice brings the list, through the queue, like everyone else's copy
+                // (at once, or with the others that came within the room's coalescing window).
+                connection.SkipPresenceThrough(entry.Version - 1);
+            }
+            else if (entry.Snapshot is { } snapshot)
+            {
+                // Already in the room (another tab): this stream gets the list now, and then only newer changes.
+                response.BodyWriter.Write(await SseFrames.FragmentAsync(renderer.RenderPresence(snapshot, outOfBand: true), null).ConfigureAwait(false));
+                connection.SkipPresenceThrough(snapshot.Version);
             }
 
             await connection.RunAsync(response.BodyWriter, stop.Token).ConfigureAwait(false);

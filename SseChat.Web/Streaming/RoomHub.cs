@@ -10,7 +10,8 @@ namespace SseChat.Web.Streaming;
 /// This instance's side of one room: the single bus subscription and the streams open here. Each event from the
 /// bus is rendered and encoded once, then its bytes are added to every stream, and one flush pass writes them out:
 /// at once, or — with <c>Chat:StreamFlushDelay</c> — after that delay, so the frames of every event that arrives
-/// meanwhile go out in one write and one <c>send()</c> per stream instead of one each.
+/// meanwhile go out in one write and one <c>send()</c> per stream instead of one each. Presence notices go through the
+/// room's <see cref="PresenceFanOut"/>, which coalesces them first.
 /// </summary>
 internal sealed class RoomHub : IAsyncDisposable
 {
@@ -19,16 +20,20 @@ internal sealed class RoomHub : IAsyncDisposable
     private readonly IChatBus _bus;
     private readonly FragmentRenderer _renderer;
     private readonly ChatMetrics _metrics;
+    private readonly PresenceFanOuts _presenceFanOuts;
     private readonly TimeSpan _flushDelay;
     private readonly ITimer? _flushTimer;
     private ImmutableArray<StreamConnection> _connections = [];
     private IAsyncDisposable? _subscription;
     private Frame? _closedWith;
     private int _flushScheduled;
+    private PresenceFanOut? _presence;
 
-    public RoomHub(string room, IChatBus bus, FragmentRenderer renderer, ChatMetrics metrics, TimeSpan flushDelay, TimeProvider time)
+    public RoomHub(
+        string room, IChatBus bus, FragmentRenderer renderer, ChatMetrics metrics, PresenceFanOuts presenceFanOuts, TimeSpan flushDelay, TimeProvider time)
     {
         Room = room;
+        _presenceFanOuts = presenceFanOuts;
         _bus = bus;
         _renderer = renderer;
         _metrics = metrics;
@@ -42,6 +47,9 @@ internal sealed class RoomHub : IAsyncDisposable
     public string Room { get; }
 
     public int ConnectionCount => _connections.Length;
+
+    /// <summary>Where this room's presence notices are gathered before they reach the streams.</summary>
+    private PresenceFanOut Presence => LazyInitializer.EnsureInitialized(ref _presence, () => _presenceFanOuts.Create(this));
 
     /// <summary>Subscribes this instance to the room once; later calls return at once.</summary>
     public async Task EnsureSubscribedAsync(CancellationToken cancellationToken)
@@ -151,6 +159,7 @@ internal sealed class RoomHub : IAsyncDisposable
             await _subscription.DisposeAsync().ConfigureAwait(false);
         }
 
+        _presence?.Dispose();
         _subscribing.Dispose();
     }
 
@@ -158,6 +167,12 @@ internal sealed class RoomHub : IAsyncDisposable
     {
         if (_connections.IsEmpty)
         {
+            return;
+        }
+
+        if (e.Kind != ChatEventKind.Message)
+        {
+            Presence.Add(e);
             return;
         }
 

@@ -11,7 +11,13 @@ namespace SseChat.Web.Streaming;
 /// dropped. Anyone can name a room, so rooms once visited must not cost a subscription for the life of the process.
 /// </summary>
 internal sealed partial class RoomHubs(
-    IChatBus bus, FragmentRenderer renderer, ChatMetrics metrics, IOptions<ChatOptions> options, TimeProvider time, ILogger<RoomHubs> logger)
+    IChatBus bus,
+    FragmentRenderer renderer,
+    ChatMetrics metrics,
+    PresenceFanOuts presenceFanOuts,
+    IOptions<ChatOptions> options,
+    TimeProvider time,
+    ILogger<RoomHubs> logger)
     : IAsyncDisposable
 {
     public static readonly TimeSpan IdleLifetime = TimeSpan.FromMinutes(1);
@@ -26,7 +32,7 @@ internal sealed partial class RoomHubs(
         {
             if (!_hubs.TryGetValue(room, out var entry))
             {
-                entry = new Entry(new RoomHub(room, bus, renderer, metrics, options.Value.StreamFlushDelay, time));
+                entry = new Entry(new RoomHub(room, bus, renderer, metrics, presenceFanOuts, options.Value.StreamFlushDelay, time));
                 _hubs.Add(room, entry);
             }
 
