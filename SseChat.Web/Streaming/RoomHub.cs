@@ -102,10 +102,7 @@ internal sealed class RoomHub : IAsyncDisposable
             // One pass: each stream writes the frame as soon as it has it.
             foreach (var connection in connections)
             {
-                if (connection.TryEnqueue(frame))
-                {
-                    connection.Flush();
-                }
+                connection.Deliver(frame);
             }
 
             return;

@@ -12,27 +12,25 @@ internal readonly record struct Frame(byte[] Bytes, LogId? Id, long? PresenceVer
 
 /// <summary>
 /// One open SSE stream: the frames waiting for it and the writing of them. There is no per-stream loop or thread:
-/// the fan-out only adds a shared, pre-encoded frame to the stream's pending list, and whoever asks for a
-/// <see cref="Flush"/> (the room's flush pass, see <see cref="RoomHub"/>) writes everything pending into the
-/// response's pipe and flushes it once, on its own thread, when the stream is not already busy writing. A stream whose
-/// client reads slowly gathers frames meanwhile and writes them together the next time; one that lets
-/// <see cref="Capacity"/> frames pile up is cut off, so it can never slow the room, and resumes from its Last-Event-ID
-/// on reconnect.
+/// the fan-out hands each shared, pre-encoded frame to the stream, and a stream that is not busy writes it into the
+/// response's pipe and flushes at once, on the fan-out's thread (<see cref="Deliver"/>); with a flush delay the frames
+/// are only added (<see cref="TryEnqueue"/>) and the room's flush pass writes them all with one flush
+/// (<see cref="Flush"/>). A stream whose client reads slowly gathers frames while its write is under way and writes
+/// them together next; one that lets <see cref="Capacity"/> frames pile up is cut off, so it can never slow the room,
+/// and resumes from its Last-Event-ID on reconnect. A stream that never has to wait holds no list at all.
 /// </summary>
-#pragma warning disable CA1001 // _overflow is deliberately not disposed (see there); it holds no timer or handle
 internal sealed class StreamConnection
-#pragma warning restore CA1001
 {
     private const int InitialPending = 4;
 
     private readonly Lock _gate = new();
-    // Never disposed: a fan-out still holding this connection may cancel it after the stream has ended.
-    private readonly CancellationTokenSource _overflow = new();
     private readonly TaskCompletionSource _ended = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    // Filled by the fan-out; the writer swaps it with its own (empty) list and writes that, so neither allocates.
-    private Frame[] _pending = new Frame[InitialPending];
-    private Frame[] _spare = new Frame[InitialPending];
+    // Filled while the stream is busy or not live yet; the writer swaps it with its own (empty) list and writes that.
+    // Both are made when first needed.
+    private Frame[]? _pending;
+    private Frame[]? _spare;
     private int _pendingCount;
+    private bool _overflowed;
     private PipeWriter? _output;
     private CancellationToken _token;
     private bool _writing;
@@ -55,34 +53,52 @@ internal sealed class StreamConnection
     public int Capacity { get; }
 
     /// <summary>True once the stream was cut off because too many frames waited for it.</summary>
-    public bool Overflowed => _overflow.IsCancellationRequested;
+    public bool Overflowed => Volatile.Read(ref _overflowed);
 
     /// <summary>Adds a frame for the next <see cref="Flush"/>; on overflow cuts the stream off instead of waiting.</summary>
     public bool TryEnqueue(Frame frame)
     {
+        bool added, overflowedNow;
         lock (_gate)
         {
-            if (_completing || _closed)
+            added = TryAdd(frame, out overflowedNow);
+        }
+
+        if (overflowedNow)
+        {
+            Cut();
+        }
+
+        return added;
+    }
+
+    /// <summary>
+    /// Sends a frame now: written and flushed on the caller's thread when the stream is live and idle, else added for
+    /// the write under way (or for when the stream goes live).
+    /// </summary>
+    public void Deliver(Frame frame)
+    {
+        bool write, overflowedNow = false;
+        lock (_gate)
+        {
+            write = !_writing && _output is not null && _pendingCount == 0 && !_completing && !_closed;
+            if (write)
             {
-                return false;
+                _writing = true;
             }
-
-            if (_pendingCount == _pending.Length)
+            else
             {
-                if (_pendingCount >= Capacity)
-                {
-                    _completing = true;
-                    // Also abandons a write that is stuck on a client that stopped reading.
-                    _overflow.Cancel();
-                    _ended.TrySetResult();
-                    return false;
-                }
-
-                Array.Resize(ref _pending, Math.Min(Capacity, _pending.Length * 2));
+                TryAdd(frame, out overflowedNow);
             }
+        }
 
-            _pending[_pendingCount++] = frame;
-            return true;
+        if (write)
+        {
+            _ = WriteAsync(frame);
+        }
+        else if (overflowedNow)
+        {
+            Cut();
         }
     }
 
@@ -128,26 +144,26 @@ internal sealed class StreamConnection
             _writing = true;
         }
 
-        _ = WriteAsync();
+        _ = WriteAsync(null);
     }
 
     /// <summary>
     /// The stream is live from here on: writes what waited meanwhile, then everything flushed later, until the stream
     /// ends (after <see cref="Complete"/>), the client goes away or too many frames wait.
     /// </summary>
+    /// <param name="cancellationToken">Cancelled when the client goes away or the instance must stop now.</param>
     public async Task RunAsync(PipeWriter output, CancellationToken cancellationToken)
     {
-        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _overflow.Token);
         lock (_gate)
         {
-            _token = linked.Token;
+            _token = cancellationToken;
             _output = output;
         }
 
         Flush();
         try
         {
-            await _ended.Task.WaitAsync(linked.Token).ConfigureAwait(false);
+            await _ended.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
         }
         finally
         {
@@ -177,10 +193,21 @@ internal sealed class StreamConnection
         await idle.ConfigureAwait(false);
     }
 
-    private async Task WriteAsync()
+    // Called by whoever set _writing; writes `first` (a frame delivered to an idle stream), then what is pending.
+    private async Task WriteAsync(Frame? first)
     {
         try
         {
+            var output = _output!;
+            if (first is { } frame)
+            {
+                Write(output, frame);
+                if (!await FlushAsync(output).ConfigureAwait(false))
+                {
+                    return;
+                }
+            }
+
             while (true)
             {
                 Frame[] batch;
@@ -193,29 +220,22 @@ internal sealed class StreamConnection
                         return;
                     }
 
-                    batch = _pending;
+                    batch = _pending!;
                     count = _pendingCount;
-                    _pending = _spare.Length >= InitialPending * 4 && count < _spare.Length / 4 ? new Frame[InitialPending] : _spare;
+                    // A list grown by a burst is not kept for the next one.
+                    _pending = _spare is { } spare && (spare.Length < InitialPending * 4 || count >= spare.Length / 4) ? spare : null;
                     _spare = batch;
                     _pendingCount = 0;
                 }
 
-                var output = _output!;
                 for (var i = 0; i < count; i++)
                 {
                     Write(output, batch[i]);
                 }
 
                 Array.Clear(batch, 0, count);
-                var flush = await output.FlushAsync(_token).ConfigureAwait(false);
-                if (flush.IsCompleted || flush.IsCanceled)
+                if (!await FlushAsync(output).ConfigureAwait(false))
                 {
-                    lock (_gate)
-                    {
-                        ReleaseWriter();
-                    }
-
-                    _ended.TrySetResult();
                     return;
                 }
             }
@@ -230,6 +250,66 @@ internal sealed class StreamConnection
             }
 
             _ended.TrySetException(ex);
+        }
+    }
+
+    /// <summary>Flushes; false (and the stream ends) when the response is over.</summary>
+    private async ValueTask<bool> FlushAsync(PipeWriter output)
+    {
+        var flush = await output.FlushAsync(_token).ConfigureAwait(false);
+        if (!flush.IsCompleted && !flush.IsCanceled)
+        {
+            return true;
+        }
+
+        lock (_gate)
+        {
+            ReleaseWriter();
+        }
+
+        _ended.TrySetResult();
+        return false;
+    }
+
+    // Under _gate. False when the stream is over or overflows; overflowedNow on the frame that overflows it (whose
+    // caller then cuts it, outside the lock).
+    private bool TryAdd(Frame frame, out bool overflowedNow)
+    {
+        overflowedNow = false;
+        if (_completing || _closed)
+        {
+            return false;
+        }
+
+        _pending ??= new Frame[InitialPending];
+        if (_pendingCount == _pending.Length)
+        {
+            if (_pendingCount >= Capacity)
+            {
+                _completing = true;
+                _overflowed = true;
+                overflowedNow = true;
+                return false;
+            }
+
+            Array.Resize(ref _pending, Math.Min(Capacity, _pending.Length * 2));
+        }
+
+        _pending[_pendingCount++] = frame;
+        return true;
+    }
+
+    /// <summary>Cuts an overflowed stream off: ends it, and abandons a write stuck on a client that stopped reading.</summary>
+    private void Cut()
+    {
+        _ended.TrySetResult();
+        lock (_gate)
+        {
+            // Under the lock: once the stream is closed its pipe may serve the connection's next request.
+            if (!_closed)
+            {
+                _output?.CancelPendingFlush();
+            }
         }
     }
 
