@@ -60,8 +60,8 @@ internal static partial class EventsEndpoint
         try
         {
             await hub.EnsureSubscribedAsync(context.RequestAborted).ConfigureAwait(false);
-            // Live messages wait for the stream from here on; the replay below covers everything before, and the writer drops
-            // what both have.
+            // Live messages wait for the stream from here on; the replay below covers everything before, and the
+            // stream's writer drops what both have.
             hub.Add(connection);
             metrics.StreamOpened();
             opened = true;

@@ -8,10 +8,11 @@ namespace SseChat.Web.Streaming;
 
 /// <summary>
 /// This instance's side of one room: the single bus subscription and the streams open here. Each event from the
-/// bus is rendered and encoded once, then its bytes are added to every stream, and one flush pass writes them out:
-/// at once, or — with <c>Chat:StreamFlushDelay</c> — after that delay, so the frames of every event that arrives
-/// meanwhile go out in one write and one <c>send()</c> per stream instead of one each. Presence notices go through the
-/// room's <see cref="PresenceFanOut"/>, which coalesces them first.
+/// bus is rendered and encoded once, then the same bytes go to every stream: each idle stream writes and flushes them
+/// at once, on the fan-out's thread; or — with <c>Chat:StreamFlushDelay</c> — they are added to every stream and one
+/// flush pass writes them out after that delay, so the frames of every event that arrives meanwhile go out in one
+/// write and one <c>send()</c> per stream. Presence notices go through the room's <see cref="PresenceFanOut"/>, which
+/// coalesces them first.
 /// </summary>
 internal sealed class RoomHub : IAsyncDisposable
 {

@@ -32,7 +32,7 @@ internal sealed record DriverOptions
     /// <summary>How long every stream may take to deliver its first event.</summary>
     public TimeSpan OpenTimeout { get; init; } = TimeSpan.FromSeconds(120);
 
-    /// <summary>How long the join notices of a burst of opens may take to die down before posting starts.</summary>
+    /// <summary>How long the presence updates of a burst of opens may take to die down before posting starts.</summary>
     public TimeSpan SettleTimeout { get; init; } = TimeSpan.FromSeconds(60);
 
     /// <summary>Streams being opened at the same time.</summary>
@@ -69,7 +69,7 @@ internal sealed record DriverOptions
           --warmup S              post at the same rate this long first, unmeasured (default 0)
           --hold S                keep the streams open and idle this long before posting (default 0)
           --open-timeout S        every stream must deliver its first event within this (default 120)
-          --settle-timeout S      bound for the join notices to die down before posting (default 60)
+          --settle-timeout S      bound for the presence updates to die down before posting (default 60)
           --open-concurrency N    streams being opened at once (default 64)
           --post-connections N    connections per instance for POSTs (default 256)
           --run-id ID             marks this run's messages (letters and digits; default random)

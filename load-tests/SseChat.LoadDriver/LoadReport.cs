@@ -47,7 +47,7 @@ internal sealed record LoadReport
     public double? LatencyP99Ms { get; init; }
     public double? LatencyMaxMs { get; init; }
 
-    /// <summary>Join notices (and other content events) the streams received while opening: each open reaches every open stream.</summary>
+    /// <summary>Presence updates (and other content events) the streams received while opening: the server coalesces them, at most about one per room per second.</summary>
     public required long OpenNotices { get; init; }
 
     public required double OpenSeconds { get; init; }
@@ -56,7 +56,7 @@ internal sealed record LoadReport
     public required double DrainSeconds { get; init; }
 
     public required IReadOnlyList<ProcessReport> Processes { get; init; }
-    /// <summary>CPU time of all given server processes while the streams opened and their join notices went round.</summary>
+    /// <summary>CPU time of all given server processes while the streams opened and their presence updates went round.</summary>
     public double? ServerCpuOpenMs { get; init; }
     /// <summary>CPU time of all given server processes from the first POST to the end of the drain.</summary>
     public double? ServerCpuMs { get; init; }

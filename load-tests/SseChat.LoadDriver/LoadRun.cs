@@ -7,7 +7,7 @@ namespace SseChat.LoadDriver;
 
 /// <summary>
 /// One load run, in phases that each have a time bound: fetch a page per instance (token + cookies), sample the
-/// servers, open every stream and wait for each one's first event, let the join notices die down, sample memory,
+/// servers, open every stream and wait for each one's first event, let the presence updates die down, sample memory,
 /// post at the target rate round-robin across instances, wait for the last deliveries, sample CPU, close.
 /// </summary>
 internal static class LoadRun
@@ -45,7 +45,7 @@ internal static class LoadRun
         var self = Process.GetCurrentProcess();
         var driverCpuStart = self.TotalProcessorTime;
 
-        // Phase 1: every stream open (first event received), then quiet (the join notices of the burst delivered).
+        // Phase 1: every stream open (first event received), then quiet (the presence updates of the burst delivered).
         progress.WriteLine($"run {run}: opening {options.Clients} streams on {instances.Length} instance(s)");
         using var streams = new StreamSet([.. instances.Select(i => i.Events)], options.Clients, ledger.MessageCount, options.OpenConcurrency, cancellationToken);
         var openStart = Stopwatch.GetTimestamp();
@@ -215,7 +215,7 @@ internal static class LoadRun
         }
     }
 
-    /// <summary>Every open makes every stream receive a join notice: waits until no content event came for a moment.</summary>
+    /// <summary>Opens make streams receive presence updates (coalesced by the server): waits until no content event came for a moment.</summary>
     private static async Task WaitQuietAsync(StreamSet streams, TimeSpan bound, CancellationToken cancellationToken)
     {
         var start = Stopwatch.GetTimestamp();

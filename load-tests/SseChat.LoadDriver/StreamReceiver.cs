@@ -38,7 +38,7 @@ internal sealed class StreamReceiver
     /// <summary>Why the stream ended before the run stopped it, or null.</summary>
     public string? Failure { get; private set; }
 
-    /// <summary>Unnamed (content) events received: messages and join/leave notices of anyone.</summary>
+    /// <summary>Unnamed (content) events received: messages and presence updates.</summary>
     public long ContentEvents => Volatile.Read(ref _events);
 
     /// <summary>Distinct messages of this run received.</summary>
