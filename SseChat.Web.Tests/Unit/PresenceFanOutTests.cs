@@ -47,7 +47,7 @@ public sealed class PresenceFanOutTests : IAsyncLifetime
         var (renderer, metrics) = (new FragmentRenderer(), new ChatMetrics(_services.GetRequiredService<IMeterFactory>()));
         _hub = new RoomHub(Room, _bus, renderer, metrics, TestPresence.FanOuts(_tracker, renderer, metrics, _time, options), TimeSpan.Zero, _time);
         _fanOut = new PresenceFanOut(_hub, _tracker, renderer, Window, metrics, _time, NullLogger<PresenceFanOut>.Instance);
-        _stream = new StreamConnection("reader", 1024);
+        _stream = new StreamConnection(1024);
         _hub.Add(_stream);
         _pump = _stream.RunAsync(_pipe.Writer, _stop.Token);
         _reader = Task.Run(async () =>

@@ -29,7 +29,7 @@ public sealed class RoomHubTests
         var metrics = new ChatMetrics(meters);
         await using var hub = new RoomHub("lobby", bus, renderer, metrics, TestPresence.FanOuts(bus, renderer, metrics, TimeProvider.System), Delay, TimeProvider.System);
         await hub.EnsureSubscribedAsync(CancellationToken.None);
-        var connections = Enumerable.Range(0, 50).Select(i => new StreamConnection($"n{i}", 16)).ToArray();
+        var connections = Enumerable.Range(0, 50).Select(_ => new StreamConnection(16)).ToArray();
         var pipes = connections.Select(_ => new Pipe()).ToArray();
         using var stop = new CancellationTokenSource(Wait.Default);
         var runs = connections.Select((c, i) => c.RunAsync(pipes[i].Writer, stop.Token)).ToArray();
@@ -117,7 +117,7 @@ public sealed class RoomHubTests
 
     private static (StreamConnection[] Connections, Pipe[] Pipes, Task[] Runs, CancellationTokenSource Stop) Open(RoomHub hub, int count)
     {
-        var connections = Enumerable.Range(0, count).Select(i => new StreamConnection($"n{i}", 16)).ToArray();
+        var connections = Enumerable.Range(0, count).Select(_ => new StreamConnection(16)).ToArray();
         var pipes = connections.Select(_ => new Pipe()).ToArray();
         var stop = new CancellationTokenSource(Wait.Default);
         var runs = connections.Select((c, i) => c.RunAsync(pipes[i].Writer, stop.Token)).ToArray();

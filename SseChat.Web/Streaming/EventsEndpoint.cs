@@ -54,7 +54,7 @@ internal static partial class EventsEndpoint
 
         var member = Member.From(context.Request);
         var hub = hubs.Acquire(room);
-        var connection = new StreamConnection(member.Nick, settings.StreamQueueCapacity);
+        var connection = new StreamConnection(settings.StreamQueueCapacity);
         LogRead? replay = null;
         var opened = false;
         try

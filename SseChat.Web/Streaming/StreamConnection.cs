@@ -16,14 +16,15 @@ internal readonly record struct Frame(byte[] Bytes, LogId? Id, long? PresenceVer
 /// response's pipe and flushes at once, on the fan-out's thread (<see cref="Deliver"/>); with a flush delay the frames
 /// are only added (<see cref="TryEnqueue"/>) and the room's flush pass writes them all with one flush
 /// (<see cref="Flush"/>). A stream whose client reads slowly gathers frames while its write is under way and writes
-/// them together next; one that lets <see cref="Capacity"/> frames pile up is cut off, so it can never slow the room,
-/// and resumes from its Last-Event-ID on reconnect. A stream that never has to wait holds no list at all.
+/// them together next; one that lets its capacity (<c>Chat:StreamQueueCapacity</c>) fill up is cut off, so it can
+/// never slow the room, and resumes from its Last-Event-ID on reconnect. A stream that never has to wait holds no list.
 /// </summary>
 internal sealed class StreamConnection
 {
     private const int InitialPending = 4;
 
     private readonly Lock _gate = new();
+    private readonly int _capacity;
     private readonly TaskCompletionSource _ended = new(TaskCreationOptions.RunContinuationsAsynchronously);
     // Filled while the stream is busy or not live yet; the writer swaps it with its own (empty) list and writes that.
     // Both are made when first needed.
@@ -41,16 +42,8 @@ internal sealed class StreamConnection
     private LogId _lastSent;
     private long _presenceSeen;
 
-    public StreamConnection(string nick, int capacity)
-    {
-        Nick = nick;
-        Capacity = capacity;
-    }
-
-    public string Nick { get; }
-
-    /// <summary>How many frames may wait for this stream before it is cut off.</summary>
-    public int Capacity { get; }
+    /// <param name="capacity">How many frames may wait for this stream before it is cut off.</param>
+    public StreamConnection(int capacity) => _capacity = capacity;
 
     /// <summary>True once the stream was cut off because too many frames waited for it.</summary>
     public bool Overflowed => Volatile.Read(ref _overflowed);
@@ -284,7 +277,7 @@ internal sealed class StreamConnection
         _pending ??= new Frame[InitialPending];
         if (_pendingCount == _pending.Length)
         {
-            if (_pendingCount >= Capacity)
+            if (_pendingCount >= _capacity)
             {
                 _completing = true;
                 _overflowed = true;
@@ -292,7 +285,7 @@ internal sealed class StreamConnection
                 return false;
             }
 
-            Array.Resize(ref _pending, Math.Min(Capacity, _pending.Length * 2));
+            Array.Resize(ref _pending, Math.Min(_capacity, _pending.Length * 2));
         }
 
         _pending[_pendingCount++] = frame;
