@@ -45,7 +45,7 @@ public sealed class PresenceFanOutTests : IAsyncLifetime
         _bus = new InProcessChatBus(Microsoft.Extensions.Options.Options.Create(options), _time, NullLogger<InProcessChatBus>.Instance);
         _tracker = TestPresence.Tracker(_bus, _time, options);
         var (renderer, metrics) = (new FragmentRenderer(), new ChatMetrics(_services.GetRequiredService<IMeterFactory>()));
-        _hub = new RoomHub(Room, _bus, renderer, metrics, TestPresence.FanOuts(_tracker, renderer, metrics, _time, options), TimeSpan.Zero, _time);
+        _hub = new RoomHub(Room, _bus, renderer, metrics, TestPresence.FanOuts(_tracker, renderer, metrics, _time, options), new StreamFlushing(TimeSpan.Zero, 1), _time);
         _fanOut = new PresenceFanOut(_hub, _tracker, renderer, Window, metrics, _time, NullLogger<PresenceFanOut>.Instance);
         _stream = new StreamConnection(1024);
         _hub.Add(_stream);

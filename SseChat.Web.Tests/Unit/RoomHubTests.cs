@@ -13,12 +13,14 @@ using SseChat.Web.Tests.Infrastructure;
 namespace SseChat.Web.Tests.Unit;
 
 /// <summary>
-/// The fan-out renders and encodes each event once per instance, however many streams are open, and writes what
-/// arrives within the flush delay to each stream in one write.
+/// The fan-out renders and encodes each event once per instance, however many streams are open; a large room writes
+/// what arrives within the flush delay to each stream in one write, a small one writes at once.
 /// </summary>
 public sealed class RoomHubTests
 {
-    private static readonly TimeSpan Delay = TimeSpan.FromMilliseconds(5);
+    private static readonly TimeSpan Delay = TimeSpan.FromMilliseconds(10);
+
+    private static readonly StreamFlushing Defaults = new(Delay, 250);
 
     [Fact]
     public async Task One_event_is_rendered_once_and_every_stream_gets_the_same_bytes()
@@ -27,7 +29,7 @@ public sealed class RoomHubTests
         await using var bus = new InProcessChatBus(Options.Create(new ChatOptions()), TimeProvider.System, NullLogger<InProcessChatBus>.Instance);
         using var meters = new TestMeterFactory();
         var metrics = new ChatMetrics(meters);
-        await using var hub = new RoomHub("lobby", bus, renderer, metrics, TestPresence.FanOuts(bus, renderer, metrics, TimeProvider.System), Delay, TimeProvider.System);
+        await using var hub = new RoomHub("lobby", bus, renderer, metrics, TestPresence.FanOuts(bus, renderer, metrics, TimeProvider.System), Defaults, TimeProvider.System);
         await hub.EnsureSubscribedAsync(CancellationToken.None);
         var connections = Enumerable.Range(0, 50).Select(_ => new StreamConnection(16)).ToArray();
         var pipes = connections.Select(_ => new Pipe()).ToArray();
@@ -59,20 +61,21 @@ public sealed class RoomHubTests
     }
 
     [Fact]
-    public async Task Frames_that_arrive_within_the_flush_delay_reach_each_stream_in_one_write()
+    public async Task A_large_room_writes_what_arrives_within_the_flush_delay_to_each_stream_in_one_write()
     {
         var time = new FakeTimeProvider();
         await using var bus = new InProcessChatBus(Options.Create(new ChatOptions()), time, NullLogger<InProcessChatBus>.Instance);
         using var meters = new TestMeterFactory();
-        await using var hub = Hub(bus, meters, Delay, time);
+        await using var hub = Hub(bus, meters, new StreamFlushing(Delay, GatherFrom: 3), time);
         var (connections, pipes, runs, stop) = Open(hub, 3);
 
         hub.Broadcast(Frame("one", 1));
         hub.Broadcast(Frame("two", 2));
         hub.Broadcast(Frame("three", 3));
+        time.Advance(Delay - TimeSpan.FromMilliseconds(1));
         Assert.All(pipes, p => Assert.False(p.Reader.TryRead(out _), "nothing is written before the delay has passed"));
 
-        time.Advance(Delay);
+        time.Advance(TimeSpan.FromMilliseconds(1));
         foreach (var pipe in pipes)
         {
             // One read sees all three: they were written and flushed together.
@@ -84,33 +87,40 @@ public sealed class RoomHubTests
         await EndAsync(connections, runs, stop);
     }
 
-    [Fact]
-    public async Task Without_a_flush_delay_each_frame_is_written_at_once()
+    [Theory]
+    [InlineData(10, 4)] // a room smaller than the threshold
+    [InlineData(0, 1)] // no delay: every room
+    public async Task A_small_room_or_one_without_a_flush_delay_writes_each_frame_at_once(int delayMs, int gatherFrom)
     {
         var time = new FakeTimeProvider();
         await using var bus = new InProcessChatBus(Options.Create(new ChatOptions()), time, NullLogger<InProcessChatBus>.Instance);
         using var meters = new TestMeterFactory();
-        await using var hub = Hub(bus, meters, TimeSpan.Zero, time);
-        var (connections, pipes, runs, stop) = Open(hub, 2);
+        await using var hub = Hub(bus, meters, new StreamFlushing(TimeSpan.FromMilliseconds(delayMs), gatherFrom), time);
+        var (connections, pipes, runs, stop) = Open(hub, 3);
 
-        foreach (var (text, sequence) in new[] { ("one", 1L), ("two", 2L) })
+        for (var i = 1; i <= 3; i++)
         {
-            hub.Broadcast(Frame(text, sequence));
-            foreach (var pipe in pipes)
-            {
-                Assert.True(pipe.Reader.TryRead(out var read), "written and flushed by the broadcast itself");
-                Assert.Equal(text + "\n", Encoding.UTF8.GetString(read.Buffer.ToArray()));
-                pipe.Reader.AdvanceTo(read.Buffer.End);
-            }
+            hub.Broadcast(Frame($"f{i}", i));
+            AssertRead(pipes, $"f{i}\n", "written and flushed by the broadcast itself");
         }
 
         await EndAsync(connections, runs, stop);
     }
 
-    private static RoomHub Hub(InProcessChatBus bus, TestMeterFactory meters, TimeSpan flushDelay, TimeProvider time)
+    private static void AssertRead(Pipe[] pipes, string expected, string because)
+    {
+        foreach (var pipe in pipes)
+        {
+            Assert.True(pipe.Reader.TryRead(out var read), because);
+            Assert.Equal(expected, Encoding.UTF8.GetString(read.Buffer.ToArray()));
+            pipe.Reader.AdvanceTo(read.Buffer.End);
+        }
+    }
+
+    private static RoomHub Hub(InProcessChatBus bus, TestMeterFactory meters, StreamFlushing flushing, TimeProvider time)
     {
         var (renderer, metrics) = (new FragmentRenderer(), new ChatMetrics(meters));
-        return new RoomHub("lobby", bus, renderer, metrics, TestPresence.FanOuts(bus, renderer, metrics, time), flushDelay, time);
+        return new RoomHub("lobby", bus, renderer, metrics, TestPresence.FanOuts(bus, renderer, metrics, time), flushing, time);
     }
 
     private static Frame Frame(string text, long sequence) => new(Encoding.UTF8.GetBytes(text + "\n"), new LogId(1, sequence));

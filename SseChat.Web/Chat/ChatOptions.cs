@@ -31,10 +31,16 @@ public sealed class ChatOptions
     public int StreamQueueCapacity { get; set; } = 1024;
 
     /// <summary>
-    /// How long a room gathers the frames for its streams before writing them out: every frame that arrives meanwhile
-    /// goes to each stream in the same write, one <c>send()</c>. The default 10 ms adds about 9 ms to the median latency
-    /// and keeps a loaded instance from falling behind (3 × 1,500 streams at 100 messages/s: p99 0.11 s instead of
-    /// 1.35 s, and about a sixth less CPU per delivery at 3 × 300; BENCHMARKS.md). Zero writes each frame at once.
+    /// From how many streams on one instance a room gathers frames: a smaller room writes each frame to each stream at
+    /// once; a room this large or larger holds each frame for <see cref="StreamFlushDelay"/> and writes everything that
+    /// arrived meanwhile to each stream in one write, one <c>send()</c>, which is most of what a delivery costs.
+    /// </summary>
+    [Range(1, 1_000_000, ErrorMessage = "Chat:StreamGatherFrom must be between {1} and {2}.")]
+    public int StreamGatherFrom { get; set; } = 250;
+
+    /// <summary>
+    /// How long a large room (see <see cref="StreamGatherFrom"/>) gathers frames before writing them. Zero writes every
+    /// frame at once, in every room.
     /// </summary>
     [Range(typeof(TimeSpan), "00:00:00", "00:00:01", ErrorMessage = "Chat:StreamFlushDelay must be between {1} and {2}.")]
     public TimeSpan StreamFlushDelay { get; set; } = TimeSpan.FromMilliseconds(10);

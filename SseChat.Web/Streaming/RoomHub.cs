@@ -8,11 +8,13 @@ namespace SseChat.Web.Streaming;
 
 /// <summary>
 /// This instance's side of one room: the single bus subscription and the streams open here. Each event from the
-/// bus is rendered and encoded once, then the same bytes go to every stream: each idle stream writes and flushes them
-/// at once, on the fan-out's thread; or — with <c>Chat:StreamFlushDelay</c> — they are added to every stream and one
-/// flush pass writes them out after that delay, so the frames of every event that arrives meanwhile go out in one
-/// write and one <c>send()</c> per stream. Presence notices go through the room's <see cref="PresenceFanOut"/>, which
-/// coalesces them first.
+/// bus is rendered and encoded once, then the same bytes go to every stream. In a room with fewer than
+/// <c>Chat:StreamGatherFrom</c> streams here, each stream writes each frame at once, on the fan-out's thread. A larger
+/// room gathers: a frame waits <c>Chat:StreamFlushDelay</c>, and one pass then writes it, with every frame that arrived
+/// meanwhile, to each stream in one write and one <c>send()</c>, so a loaded instance spends its CPU on messages rather
+/// than on system calls. The choice depends on the room's size only: a rule on its rate, measured where the fan-out
+/// runs, went wrong under overload (BENCHMARKS.md). Presence notices go through the room's
+/// <see cref="PresenceFanOut"/>, which coalesces them first.
 /// </summary>
 internal sealed class RoomHub : IAsyncDisposable
 {
@@ -23,6 +25,7 @@ internal sealed class RoomHub : IAsyncDisposable
     private readonly ChatMetrics _metrics;
     private readonly PresenceFanOuts _presenceFanOuts;
     private readonly TimeSpan _flushDelay;
+    private readonly int _gatherFrom;
     private readonly ITimer? _flushTimer;
     private ImmutableArray<StreamConnection> _connections = [];
     private IAsyncDisposable? _subscription;
@@ -31,15 +34,22 @@ internal sealed class RoomHub : IAsyncDisposable
     private PresenceFanOut? _presence;
 
     public RoomHub(
-        string room, IChatBus bus, FragmentRenderer renderer, ChatMetrics metrics, PresenceFanOuts presenceFanOuts, TimeSpan flushDelay, TimeProvider time)
+        string room,
+        IChatBus bus,
+        FragmentRenderer renderer,
+        ChatMetrics metrics,
+        PresenceFanOuts presenceFanOuts,
+        StreamFlushing flushing,
+        TimeProvider time)
     {
         Room = room;
         _presenceFanOuts = presenceFanOuts;
         _bus = bus;
         _renderer = renderer;
         _metrics = metrics;
-        _flushDelay = flushDelay;
-        if (flushDelay > TimeSpan.Zero)
+        _flushDelay = flushing.Delay;
+        _gatherFrom = flushing.GatherFrom;
+        if (_flushDelay > TimeSpan.Zero)
         {
             _flushTimer = time.CreateTimer(static state => ((RoomHub)state!).FlushNow(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
         }
@@ -98,9 +108,9 @@ internal sealed class RoomHub : IAsyncDisposable
     public void Broadcast(Frame frame)
     {
         var connections = _connections;
-        if (_flushTimer is null)
+        if (_flushTimer is null || connections.Length < _gatherFrom)
         {
-            // One pass: each stream writes the frame as soon as it has it.
+            // A small room: each stream writes the frame as soon as it can.
             foreach (var connection in connections)
             {
                 connection.Deliver(frame);
@@ -109,6 +119,7 @@ internal sealed class RoomHub : IAsyncDisposable
             return;
         }
 
+        // A large one: the frame waits for the next pass, with whatever else arrives meanwhile.
         foreach (var connection in connections)
         {
             connection.TryEnqueue(frame);
@@ -120,7 +131,7 @@ internal sealed class RoomHub : IAsyncDisposable
         }
     }
 
-    /// <summary>Writes out what every stream has pending (the delayed flush pass).</summary>
+    /// <summary>Writes out what every stream has pending (the gathered flush pass).</summary>
     private void FlushNow()
     {
         Volatile.Write(ref _flushScheduled, 0);
@@ -181,3 +192,6 @@ internal sealed class RoomHub : IAsyncDisposable
         _metrics.FannedOut(connections.Length, Stopwatch.GetElapsedTime(started));
     }
 }
+
+/// <summary>How a room paces its writes: <c>Chat:StreamFlushDelay</c> and <c>Chat:StreamGatherFrom</c>.</summary>
+internal readonly record struct StreamFlushing(TimeSpan Delay, int GatherFrom);

@@ -32,7 +32,7 @@ internal sealed partial class RoomHubs(
         {
             if (!_hubs.TryGetValue(room, out var entry))
             {
-                entry = new Entry(new RoomHub(room, bus, renderer, metrics, presenceFanOuts, options.Value.StreamFlushDelay, time));
+                entry = new Entry(new RoomHub(room, bus, renderer, metrics, presenceFanOuts, new StreamFlushing(options.Value.StreamFlushDelay, options.Value.StreamGatherFrom), time));
                 _hubs.Add(room, entry);
             }
 

@@ -13,8 +13,8 @@ internal readonly record struct Frame(byte[] Bytes, LogId? Id, long? PresenceVer
 /// <summary>
 /// One open SSE stream: the frames waiting for it and the writing of them. There is no per-stream loop or thread:
 /// the fan-out hands each shared, pre-encoded frame to the stream, and a stream that is not busy writes it into the
-/// response's pipe and flushes at once, on the fan-out's thread (<see cref="Deliver"/>); with a flush delay the frames
-/// are only added (<see cref="TryEnqueue"/>) and the room's flush pass writes them all with one flush
+/// response's pipe and flushes at once, on the fan-out's thread (<see cref="Deliver"/>); in a room that gathers, the
+/// frames are only added (<see cref="TryEnqueue"/>) and the room's flush pass writes them all with one flush
 /// (<see cref="Flush"/>). A stream whose client reads slowly gathers frames while its write is under way and writes
 /// them together next; one that lets its capacity (<c>Chat:StreamQueueCapacity</c>) fill up is cut off, so it can
 /// never slow the room, and resumes from its Last-Event-ID on reconnect. A stream that never has to wait holds no list.
