@@ -295,15 +295,19 @@ internal sealed class StreamConnection
     /// <summary>Cuts an overflowed stream off: ends it, and abandons a write stuck on a client that stopped reading.</summary>
     private void Cut()
     {
-        _ended.TrySetResult();
         lock (_gate)
         {
-            // Under the lock: once the stream is closed its pipe may serve the connection's next request.
-            if (!_closed)
+            // Under the lock: once the stream is closed and its writer idle, its pipe may serve the connection's next
+            // request. A writer still at work holds the close back, so its flush may be cancelled even after it.
+            // Before ending the stream: ended first, the close could run in between and skip the cancel, and then wait
+            // for ever for a writer stuck on a client that reads nothing.
+            if (!_closed || _writing)
             {
                 _output?.CancelPendingFlush();
             }
         }
+
+        _ended.TrySetResult();
     }
 
     private void Write(PipeWriter output, Frame frame)
