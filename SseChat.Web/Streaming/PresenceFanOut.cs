@@ -146,7 +146,8 @@ internal sealed partial class PresenceFanOut : IDisposable
         lock (_gate)
         {
             // The window opens as the update goes out, never before: updates go out one at a time, in order, and
-            // whoever sees an update sees its window open. (Queuing is all the broadcast does; it is brief.)
+            // whoever sees an update sees its window open. (The broadcast never waits for a client: it queues the
+            // frame, or, in a room under Chat:StreamGatherFrom, writes it into each idle stream's pipe; it is brief.)
             StartWindow();
             if (bytes is not null)
             {
