@@ -117,7 +117,7 @@ internal sealed partial class RedisPresenceStore : IPresenceStore
     // announced its person gets no list (its own notice is on its way); any other gets the first people.
     private const string HoldScript = Prelude + """
         if hold(ARGV[7], ARGV[8], ARGV[9], now + tonumber(ARGV[10]), true) == 1 then
-            return {1, version(), redis.call('ZCARD', names)}
+            return {1, version()}
         end
         local s = snapshot(tonumber(ARGV[11]))
         return {0, s[1], s[2], s[3]}
