@@ -1,5 +1,8 @@
 using System.Net;
+using Microsoft.AspNetCore.TestHost;
+using Microsoft.Extensions.DependencyInjection;
 using SseChat.Web.Bus;
+using SseChat.Web.Chat;
 using SseChat.Web.Tests.Infrastructure;
 
 namespace SseChat.Web.Tests.Delivery;
@@ -55,6 +58,33 @@ public sealed class ResumeTests(RedisServer redis)
 
         Assert.Equal("history", reset.Data);
         Assert.Equal(["after the reset"], stream.Messages.Select(ChatModes.TextOf)); // no partial replay
+    }
+
+    [Fact]
+    public async Task After_a_reset_the_stream_does_not_also_send_live_copies_of_messages_the_reloaded_history_holds()
+    {
+        // The room's dispatch is held while messages are logged, so they reach the room only after the resuming
+        // stream has joined it and got its reset: the order a slow dispatch (or a Redis subscriber) can produce.
+        var gate = new DispatchGate();
+        using var app = new ChatAppFactory(new() { ["Chat:LogMaxLength"] = "100" }, builder => builder.ConfigureTestServices(services =>
+            services.AddSingleton<IChatBus>(sp => new GatedChatBus(sp.GetRequiredService<InProcessChatBus>(), gate))));
+        using var browser = new ChatBrowser();
+        var page = await browser.GetPageAsync(app.BaseAddress);
+        await using var watcher = await SseClient.ConnectAsync(browser.Client(app.BaseAddress));
+        await PostAllAsync(browser, app.BaseAddress, page, "the first");
+        var first = await watcher.WaitForMessageAsync("the first");
+
+        gate.Close();
+        await PostAllAsync(browser, app.BaseAddress, page, Enumerable.Range(0, 350).Select(i => $"held {i}").ToArray());
+        await using var stream = await SseClient.ConnectAsync(browser.Client(app.BaseAddress), "/events",
+            r => r.Headers.Add("Last-Event-ID", first.Id));
+        await stream.WaitForAsync(e => e.EventType == "reset", "the reset event");
+        gate.Open();
+        await watcher.WaitForMessageAsync("held 349");
+        using var live = await browser.PostMessageAsync(app.BaseAddress, page, "after the reset", cmid: Cmid());
+        await stream.WaitForMessageAsync("after the reset");
+
+        Assert.Equal(["after the reset"], stream.Messages.Select(ChatModes.TextOf));
     }
 
     [Theory]
@@ -141,4 +171,43 @@ public sealed class ResumeTests(RedisServer redis)
     }
 
     internal static string Cmid() => Guid.NewGuid().ToString("N");
+}
+
+/// <summary>Holds every event a room's subscribers get until it is opened (events wait in order, none is lost).</summary>
+internal sealed class DispatchGate
+{
+    private volatile TaskCompletionSource _open = Opened();
+
+    public Task WaitAsync() => _open.Task;
+
+    public void Close() => _open = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public void Open() => _open.TrySetResult();
+
+    private static TaskCompletionSource Opened()
+    {
+        var open = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        open.SetResult();
+        return open;
+    }
+}
+
+/// <summary>The in-process bus, with its deliveries to subscribers held by a <see cref="DispatchGate"/>.</summary>
+internal sealed class GatedChatBus(InProcessChatBus inner, DispatchGate gate) : IChatBus
+{
+    public Task<ChatEvent> PublishMessageAsync(ChatEvent message, CancellationToken cancellationToken) =>
+        inner.PublishMessageAsync(message, cancellationToken);
+
+    public Task<IReadOnlyList<ChatEvent>> ReadRecentAsync(string room, int count, CancellationToken cancellationToken) =>
+        inner.ReadRecentAsync(room, count, cancellationToken);
+
+    public Task<LogRead> ReadAfterAsync(string room, LogId after, int maxCount, CancellationToken cancellationToken) =>
+        inner.ReadAfterAsync(room, after, maxCount, cancellationToken);
+
+    public Task<IAsyncDisposable> SubscribeAsync(string room, Func<ChatEvent, ValueTask> handler, CancellationToken cancellationToken) =>
+        inner.SubscribeAsync(room, async e =>
+        {
+            await gate.WaitAsync().WaitAsync(TimeSpan.FromSeconds(30));
+            await handler(e);
+        }, cancellationToken);
 }

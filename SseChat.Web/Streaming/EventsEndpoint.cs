@@ -194,7 +194,15 @@ internal static partial class EventsEndpoint
     {
         if (first.Truncated)
         {
-            // Messages after that id were trimmed from the log: the page reloads its history instead.
+            // Messages after that id were trimmed from the log: the page reloads its history instead. It asks once
+            // it has the reset, so the reload holds every message logged by now; live copies of those (published
+            // before the stream joined the room, still on their way) would show twice.
+            var newest = await bus.ReadRecentAsync(room, 1, cancellationToken).ConfigureAwait(false);
+            if (newest.Count > 0)
+            {
+                connection.SkipMessagesThrough(LogId.ParseOrDefault(newest[0].Id));
+            }
+
             response.BodyWriter.Write(await SseFrames.ControlAsync("reset", "history").ConfigureAwait(false));
             return;
         }

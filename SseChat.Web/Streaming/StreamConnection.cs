@@ -116,6 +116,12 @@ internal sealed class StreamConnection
     }
 
     /// <summary>
+    /// Says that the client gets the messages up to <paramref name="id"/> another way (it reloads the history), so
+    /// live copies of them, still on their way to the room when the stream started, are not sent.
+    /// </summary>
+    public void SkipMessagesThrough(LogId id) => _lastSent = id;
+
+    /// <summary>
     /// Says that what this stream was sent already reflects the room's presence up to <paramref name="version"/>:
     /// pending notices up to it (changes from before the stream started) are not sent.
     /// </summary>
