@@ -12,6 +12,7 @@ public sealed class StartupConfigurationTests
     [InlineData("Chat__StreamQueueCapacity", "0", "Chat:StreamQueueCapacity")]
     [InlineData("Chat__StreamFlushDelay", "00:00:02", "Chat:StreamFlushDelay")]
     [InlineData("Chat__StreamGatherFrom", "0", "Chat:StreamGatherFrom")]
+    [InlineData("Chat__InlineSends", "sometimes", "Chat:InlineSends")]
     [InlineData("Redis__KeyPrefix", "has space", "Redis:KeyPrefix")]
     [InlineData("Limits__PostsPerSecond", "0", "Limits:PostsPerSecond")]
     [InlineData("Limits__StreamsPerAddress", "lots", "Limits:StreamsPerAddress")]

@@ -46,6 +46,15 @@ public sealed class ChatOptions
     [Range(typeof(TimeSpan), "00:00:00", "00:00:01", ErrorMessage = "Chat:StreamFlushDelay must be between {1} and {2}.")]
     public TimeSpan StreamFlushDelay { get; set; } = TimeSpan.FromMilliseconds(20);
 
+    /// <summary>
+    /// Whether Kestrel sends a response's bytes to its socket on the thread that flushed them (its socket transport's
+    /// <c>UnsafePreferInlineScheduling</c>) instead of handing each flush to one of its I/O queues. A fan-out then
+    /// finishes each stream's send before the next, so the 4 KiB buffers of a room's streams are not all in flight
+    /// at once, and Kestrel's pool does not keep thousands of them afterwards (about 4 KiB per stream at 10,000
+    /// streams, see BENCHMARKS.md). The option is "unsafe" for apps that block threads; this one awaits all its I/O.
+    /// </summary>
+    public bool InlineSends { get; set; } = true;
+
     /// <summary>The largest request body accepted on a POST, in bytes.</summary>
     [Range(1024, 1024 * 1024, ErrorMessage = "Chat:MaxRequestBodyBytes must be between {1} and {2}.")]
     public int MaxRequestBodyBytes { get; set; } = 32 * 1024;

@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.DataProtection.StackExchangeRedis;
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using Polly;
@@ -78,6 +79,8 @@ public static class SseChatApplication
             kestrel.Limits.MaxRequestBodySize = chat.Value.MaxRequestBodyBytes;
             kestrel.AddServerHeader = false;
         });
+        services.AddOptions<SocketTransportOptions>().Configure<IOptions<ChatOptions>>((sockets, chat) =>
+            sockets.UnsafePreferInlineScheduling = chat.Value.InlineSends);
         services.AddOptions<FormOptions>().Configure<IOptions<ChatOptions>>((form, chat) =>
         {
             form.ValueLengthLimit = chat.Value.MaxRequestBodyBytes;
