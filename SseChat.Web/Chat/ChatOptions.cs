@@ -50,8 +50,9 @@ public sealed class ChatOptions
     /// Whether Kestrel sends a response's bytes to its socket on the thread that flushed them (its socket transport's
     /// <c>UnsafePreferInlineScheduling</c>) instead of handing each flush to one of its I/O queues. A fan-out then
     /// finishes each stream's send before the next, so the 4 KiB buffers of a room's streams are not all in flight
-    /// at once, and Kestrel's pool does not keep thousands of them afterwards (about 4 KiB per stream at 10,000
-    /// streams, see BENCHMARKS.md). The option is "unsafe" for apps that block threads; this one awaits all its I/O.
+    /// at once, and Kestrel's pool does not keep thousands of them afterwards (see BENCHMARKS.md, "Sending on the
+    /// flushing thread"). "Unsafe" because request code then runs on the thread that completed the socket operation:
+    /// on Linux a thread-pool thread, as without it, and the chat's request paths await their I/O.
     /// </summary>
     public bool InlineSends { get; set; } = true;
 
