@@ -27,8 +27,9 @@ case "${1:-}" in
     done
     ;;
   memory)
-    streams=${2:-10000}
-    shift $(( $# >= 2 ? 2 : 1 ))
+    shift
+    streams=10000
+    if [[ "${1:-}" =~ ^[1-9][0-9]*$ ]]; then streams=$1; shift; fi
     app_env=()
     while [ $# -gt 0 ]; do
       case "$1" in
