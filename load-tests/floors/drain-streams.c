@@ -71,6 +71,7 @@ int main(int argc, char **argv) {
     }
   }
   double cpu = server_cpu(pid) - cpu0, elapsed = now() - start;
+  if (events == 0) { fprintf(stderr, "drain-streams: no event arrived in the measured window\n"); return 1; }
   printf("{\"streams\":%d,\"seconds\":%.2f,\"eventsPerSecond\":%.0f,\"serverCpuMs\":%.0f,\"cpuPerEventUs\":%.2f}\n",
          n, elapsed, events / elapsed, cpu * 1000, events ? cpu * 1e6 / events : 0.0);
   return 0;

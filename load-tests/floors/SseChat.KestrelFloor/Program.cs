@@ -12,6 +12,7 @@
 //
 // With --SocketsOnly true there is no Kestrel at all: a loop of .NET Sockets accepts on the --urls port and holds
 // each stream with one pending zero-byte receive. That is what a stream server written outside Kestrel would pay.
+// With --FanOutRate as well, the fan-out sends each frame with one Socket.Send per stream.
 using System.Buffers;
 using System.Collections.Concurrent;
 using System.IO.Pipelines;
@@ -23,7 +24,7 @@ using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
 var builder = WebApplication.CreateSlimBuilder(args);
 if (builder.Configuration.GetValue<bool>("SocketsOnly"))
 {
-    await SocketsOnly.RunAsync(new Uri(builder.Configuration["urls"]!.Split(';')[0]).Port);
+    await SocketsOnly.RunAsync(new Uri(builder.Configuration["urls"]!.Split(';')[0]).Port, builder.Configuration.GetValue<int>("FanOutRate"));
     return;
 }
 
@@ -173,16 +174,45 @@ internal static class StreamHead
 internal static class SocketsOnly
 {
     private static readonly byte[] Scratch = new byte[256];
+    // Only with a fan-out: the memory floor holds nothing per stream but the socket and its receive.
+    private static ConcurrentDictionary<Socket, bool>? _streams;
 
-    public static async Task RunAsync(int port)
+    public static async Task RunAsync(int port, int fanOutRate)
     {
         using var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
         listener.Bind(new IPEndPoint(IPAddress.Loopback, port));
         listener.Listen(4096);
+        if (fanOutRate > 0)
+        {
+            var streams = _streams = new ConcurrentDictionary<Socket, bool>();
+            _ = Task.Run(() => FanOutAsync(streams, fanOutRate));
+        }
+
         while (true)
         {
             var socket = await listener.AcceptAsync();
+            socket.NoDelay = true; // as Kestrel sets it
             _ = HoldAsync(socket);
+        }
+    }
+
+    private static async Task FanOutAsync(ConcurrentDictionary<Socket, bool> streams, int rate)
+    {
+        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(1.0 / rate));
+        while (await timer.WaitForNextTickAsync())
+        {
+            foreach (var socket in streams.Keys)
+            {
+                try
+                {
+                    // A stream whose client does not keep up loses the frame: this measures a send, nothing more.
+                    socket.Send(StreamHead.Frame, SocketFlags.None, out _);
+                }
+                catch (ObjectDisposedException)
+                {
+                    // The stream ended while the loop held its socket.
+                }
+            }
         }
     }
 
@@ -216,6 +246,7 @@ internal static class SocketsOnly
                 }
 
                 await socket.SendAsync(StreamHead.Bytes);
+                _streams?.TryAdd(socket, true);
                 // Idle until the client closes: a zero-byte receive holds no buffer; what it reports is drained.
                 while (await socket.ReceiveAsync(Memory<byte>.Empty) == 0 && await socket.ReceiveAsync(Scratch) > 0)
                 {
@@ -224,6 +255,10 @@ internal static class SocketsOnly
             catch (SocketException)
             {
                 // The client went away.
+            }
+            finally
+            {
+                _streams?.TryRemove(socket, out _);
             }
         }
     }
