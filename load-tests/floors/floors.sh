@@ -7,6 +7,7 @@
 #       per send() (the least one write per delivery can cost here), then Kestrel's HTTP/1.1 responses with frames
 #       written and flushed by a fan-out loop and no chat code, then the same loop on Kestrel's transport with no HTTP
 #       layer, then on .NET sockets with no Kestrel (the four interleaved), then in C with two frames per send().
+#       With liburing-dev installed, also in C with each round's sends batched into one io_uring system call.
 #   load-tests/floors/floors.sh memory [STREAMS] [--env KEY=VALUE]...
 #       RSS per idle SSE stream with STREAMS (default 10,000) open, from the bottom up: .NET Sockets with no Kestrel,
 #       Kestrel's socket transport alone (a connection middleware answers the stream, no HTTP layer), a bare Kestrel
@@ -37,7 +38,9 @@ await_stream() { # NAME PORT: until /events answers 200 (the stream stays open: 
 case "${1:-}" in
   send)
     runs=${2:-3}
-    gcc -O2 -Wall -Wextra -o "$out/send-floor" "$here/send-floor.c"
+    uring=()
+    if [ -f /usr/include/liburing.h ]; then uring=(-DHAVE_URING); fi
+    gcc -O2 -Wall -Wextra "${uring[@]}" -o "$out/send-floor" "$here/send-floor.c" ${uring:+-luring}
     gcc -O2 -Wall -Wextra -o "$out/drain-streams" "$here/drain-streams.c"
     dotnet publish "$here/SseChat.KestrelFloor/SseChat.KestrelFloor.csproj" -c Release -o "$out/kestrel" --nologo -v quiet >&2
     servers=()
@@ -55,6 +58,8 @@ case "${1:-}" in
     start_fanout sockets-fanout --SocketsOnly true; sockets_port=$port sockets_pid=$pid
     for _ in $(seq "$runs"); do
       "$out/send-floor" 300 100 10 1
+      # The same sends, queued on an io_uring and made with one system call per round (with liburing-dev).
+      if [ ${#uring[@]} -gt 0 ]; then "$out/send-floor" 300 100 10 1 uring; fi
       # The first 5 s of each run are not measured (connections, JIT).
       "$out/drain-streams" "$http_port" 300 5 10 "$http_pid" | sed 's/^{/{"server":"kestrel-fanout",/'
       "$out/drain-streams" "$transport_port" 300 5 10 "$transport_pid" | sed 's/^{/{"server":"transport-fanout",/'
