@@ -32,7 +32,7 @@ int main(int argc, char **argv) {
   if (argc < 4) { fprintf(stderr, "usage: send-floor STREAMS RATE SECONDS [BATCH] [uring]\n"); return 2; }
   int n = atoi(argv[1]), rate = atoi(argv[2]), secs = atoi(argv[3]), batch = argc > 4 ? atoi(argv[4]) : 1;
   int uring = argc > 5 && strcmp(argv[5], "uring") == 0;
-  if (n < 1 || n > 4096 || rate < 1 || secs < 1 || batch < 1 || batch > 16 || (argc > 5 && !uring)) {
+  if (n < 1 || (uring && n > 4096) || rate < 1 || secs < 1 || batch < 1 || batch > 16 || (argc > 5 && !uring)) {
     fprintf(stderr, "send-floor: bad arguments\n");
     return 2;
   }
