@@ -17,7 +17,12 @@ internal static class BusResilience
 
     public static readonly TimeSpan TotalBound = TimeSpan.FromSeconds(2);
 
-    public static void Configure(ResiliencePipelineBuilder builder)
+    /// <summary>How long the breaker refuses at once, by default, before it lets one operation try Redis again.</summary>
+    public static readonly TimeSpan DefaultBreakDuration = TimeSpan.FromSeconds(1);
+
+    public static void Configure(ResiliencePipelineBuilder builder) => Configure(builder, DefaultBreakDuration);
+
+    public static void Configure(ResiliencePipelineBuilder builder, TimeSpan breakDuration)
     {
         var transient = new PredicateBuilder()
             .Handle<RedisConnectionException>()
@@ -32,7 +37,7 @@ internal static class BusResilience
                 FailureRatio = 0.5,
                 MinimumThroughput = 10,
                 SamplingDuration = TimeSpan.FromSeconds(5),
-                BreakDuration = TimeSpan.FromSeconds(1),
+                BreakDuration = breakDuration,
             })
             .AddRetry(new RetryStrategyOptions
             {

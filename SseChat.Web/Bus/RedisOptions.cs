@@ -14,6 +14,12 @@ public sealed class RedisOptions
     /// <summary>Prefix of every key and channel this app uses, so several deployments can share one Redis.</summary>
     public string KeyPrefix { get; set; } = "ssechat";
 
+    /// <summary>
+    /// After half of at least 10 Redis operations within 5 s failed, posts and presence changes are refused at once
+    /// (503) for this long before one of them tries Redis again (<c>Redis:BreakDuration</c>, default 1 s).
+    /// </summary>
+    public TimeSpan BreakDuration { get; set; } = BusResilience.DefaultBreakDuration;
+
     public bool Enabled => !string.IsNullOrWhiteSpace(Configuration);
 
     /// <summary>Parses <see cref="Configuration"/> with the settings this app relies on.</summary>
@@ -44,6 +50,11 @@ internal sealed class RedisOptionsValidator : IValidateOptions<RedisOptions>
         if (string.IsNullOrWhiteSpace(options.KeyPrefix) || options.KeyPrefix.Any(char.IsWhiteSpace))
         {
             return ValidateOptionsResult.Fail("Redis:KeyPrefix must be a non-empty word without spaces.");
+        }
+
+        if (options.BreakDuration < TimeSpan.FromMilliseconds(500) || options.BreakDuration > TimeSpan.FromMinutes(1))
+        {
+            return ValidateOptionsResult.Fail($"Redis:BreakDuration must be between 00:00:00.5 and 00:01:00, not {options.BreakDuration}.");
         }
 
         if (!options.Enabled)

@@ -42,7 +42,8 @@ public static class SseChatApplication
         services.AddHostedService(sp => sp.GetRequiredService<StreamShutdown>());
         services.AddOptions<HostOptions>().Configure<IOptions<ChatOptions>>((host, chat) => host.ShutdownTimeout = chat.Value.ShutdownTimeout);
 
-        services.AddResiliencePipeline(BusResilience.PublishPipeline, BusResilience.Configure);
+        services.AddResiliencePipeline(BusResilience.PublishPipeline, (pipeline, context) =>
+            BusResilience.Configure(pipeline, context.ServiceProvider.GetRequiredService<IOptions<RedisOptions>>().Value.BreakDuration));
         services.AddSingleton(sp => new RedisKeys(sp.GetRequiredService<IOptions<RedisOptions>>().Value.KeyPrefix));
         services.AddSingleton<IConnectionMultiplexer>(sp =>
             ConnectionMultiplexer.Connect(sp.GetRequiredService<IOptions<RedisOptions>>().Value.ToConfigurationOptions()));
