@@ -13,9 +13,9 @@ public sealed class RedisOutageTests
     [Fact]
     public async Task A_redis_restart_loses_no_acknowledged_message_and_fails_the_others_with_503()
     {
-        await using var redis = new RedisServerLease(new RedisServer { AppendOnly = true });
-        await redis.Server.StartAsync();
-        await using var instances = await Instances.StartAsync(2, redis.Server.Configuration);
+        await using var redis = new RedisServer { AppendOnly = true };
+        await redis.StartAsync();
+        await using var instances = await Instances.StartAsync(2, redis.Configuration);
         using var browser = new ChatBrowser();
         var page = await browser.GetPageAsync(instances[0].BaseAddress);
         var streams = new List<SseClient>();
@@ -43,10 +43,10 @@ public sealed class RedisOutageTests
 
             // Load before, during and after the outage; these delays are the scenario's durations, not synchronisation.
             await WaitForOutcomesAsync(outcomes, HttpStatusCode.OK, 40);
-            await redis.Server.StopAsync();
+            await redis.StopAsync();
             await WaitForOutcomesAsync(outcomes, HttpStatusCode.ServiceUnavailable, 2);
             await Task.Delay(TimeSpan.FromSeconds(1));
-            await redis.Server.StartAsync();
+            await redis.StartAsync();
             var okBefore = outcomes.Values.Count(s => s == HttpStatusCode.OK);
             await Wait.UntilAsync(() => Task.FromResult(outcomes.Values.Count(s => s == HttpStatusCode.OK) >= okBefore + 40),
                 TimeSpan.FromSeconds(30), "40 more messages accepted after Redis came back");
@@ -91,12 +91,4 @@ public sealed class RedisOutageTests
     private static Task WaitForOutcomesAsync(ConcurrentDictionary<string, HttpStatusCode> outcomes, HttpStatusCode status, int count) =>
         Wait.UntilAsync(() => Task.FromResult(outcomes.Values.Count(s => s == status) >= count),
             TimeSpan.FromSeconds(30), $"{count} answers {(int)status}");
-
-    /// <summary>Owns a RedisServer outside xunit's fixture lifecycle.</summary>
-    private sealed class RedisServerLease(RedisServer server) : IAsyncDisposable
-    {
-        public RedisServer Server { get; } = server;
-
-        public async ValueTask DisposeAsync() => await Server.DisposeAsync();
-    }
 }

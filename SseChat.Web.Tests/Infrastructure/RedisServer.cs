@@ -8,7 +8,7 @@ namespace SseChat.Web.Tests.Infrastructure;
 /// A real redis-server on a free loopback port, in its own temp folder, started for a test run and stopped after.
 /// scripts/test.sh installs redis-server when it is missing; a machine without it fails these tests loudly.
 /// </summary>
-public sealed class RedisServer : IAsyncLifetime
+public sealed class RedisServer : IAsyncLifetime, IAsyncDisposable
 {
     private readonly string _dir = Directory.CreateTempSubdirectory("ssechat-redis-").FullName;
     private Process? _process;
@@ -83,6 +83,9 @@ public sealed class RedisServer : IAsyncLifetime
         var read = await stream.ReadAsync(buffer).AsTask().WaitAsync(TimeSpan.FromSeconds(5));
         return Encoding.UTF8.GetString(buffer, 0, read);
     }
+
+    /// <summary>For a test that owns its server (<c>await using</c>) rather than sharing the collection's.</summary>
+    ValueTask IAsyncDisposable.DisposeAsync() => new(DisposeAsync());
 
     public Task DisposeAsync()
     {

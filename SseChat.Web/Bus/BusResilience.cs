@@ -7,13 +7,17 @@ using StackExchange.Redis;
 namespace SseChat.Web.Bus;
 
 /// <summary>
-/// The Polly pipeline every publish goes through: short jittered retries of transient Redis failures inside a
-/// total time bound, and a circuit breaker so a Redis outage answers "not sent" at once instead of piling up waits.
-/// Retrying an append is safe because every message carries a client message id that the append script dedupes.
+/// The Polly pipelines in front of Redis: short jittered retries of transient failures inside a total time bound. Writes
+/// (appends, presence scripts) also go through a circuit breaker, so a Redis outage answers "not sent" at once instead
+/// of piling up waits; retrying an append is safe because every message carries a client message id that the append
+/// script dedupes. Log reads have no breaker (see <see cref="ConfigureReads"/>).
 /// </summary>
 internal static class BusResilience
 {
     public const string PublishPipeline = "bus-publish";
+
+    /// <summary>Log reads (gap repair, resume, history): the same bounds and retries, and no circuit breaker.</summary>
+    public const string ReadPipeline = "bus-read";
 
     public static readonly TimeSpan TotalBound = TimeSpan.FromSeconds(2);
 
@@ -24,24 +28,39 @@ internal static class BusResilience
 
     public static void Configure(ResiliencePipelineBuilder builder, TimeSpan breakDuration)
     {
-        var transient = new PredicateBuilder()
-            .Handle<RedisConnectionException>()
-            .Handle<RedisTimeoutException>()
-            .Handle<TimeoutRejectedException>();
-
         builder
             .AddTimeout(TotalBound)
             .AddCircuitBreaker(new CircuitBreakerStrategyOptions
             {
-                ShouldHandle = transient,
+                ShouldHandle = Transient,
                 FailureRatio = 0.5,
                 MinimumThroughput = 10,
                 SamplingDuration = TimeSpan.FromSeconds(5),
                 BreakDuration = breakDuration,
-            })
+            });
+        AddRetries(builder);
+    }
+
+    /// <summary>
+    /// The pipeline of log reads: no breaker, because a read that repairs a room's gap must not be refused for failures
+    /// of other operations; the subscription backs off on its own when the log cannot be read.
+    /// </summary>
+    public static void ConfigureReads(ResiliencePipelineBuilder builder)
+    {
+        builder.AddTimeout(TotalBound);
+        AddRetries(builder);
+    }
+
+    private static PredicateBuilder<object> Transient => new PredicateBuilder()
+        .Handle<RedisConnectionException>()
+        .Handle<RedisTimeoutException>()
+        .Handle<TimeoutRejectedException>();
+
+    private static void AddRetries(ResiliencePipelineBuilder builder) =>
+        builder
             .AddRetry(new RetryStrategyOptions
             {
-                ShouldHandle = transient,
+                ShouldHandle = Transient,
                 MaxRetryAttempts = 5,
                 BackoffType = DelayBackoffType.Exponential,
                 Delay = TimeSpan.FromMilliseconds(50),
@@ -50,7 +69,6 @@ internal static class BusResilience
             })
             // Each attempt's own bound: a command stuck on a half-open socket must not eat the whole budget.
             .AddTimeout(TimeSpan.FromMilliseconds(750));
-    }
 
     /// <summary>
     /// Runs a Redis operation through the pipeline; a failure that means "unavailable" (not the caller's cancellation,

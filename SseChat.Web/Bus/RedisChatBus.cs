@@ -51,6 +51,7 @@ internal sealed partial class RedisChatBus : IChatBus, IAsyncDisposable
     private readonly IConnectionMultiplexer _redis;
     private readonly RedisKeys _keys;
     private readonly ResiliencePipeline _pipeline;
+    private readonly ResiliencePipeline _reads;
     private readonly IOptions<ChatOptions> _options;
     private readonly TimeProvider _time;
     private readonly ILogger<RedisChatBus> _logger;
@@ -70,6 +71,7 @@ internal sealed partial class RedisChatBus : IChatBus, IAsyncDisposable
         _redis = redis;
         _keys = keys;
         _pipeline = pipelines.GetPipeline(BusResilience.PublishPipeline);
+        _reads = pipelines.GetPipeline(BusResilience.ReadPipeline);
         _options = options;
         _time = time;
         _logger = logger;
@@ -116,8 +118,7 @@ internal sealed partial class RedisChatBus : IChatBus, IAsyncDisposable
             return [];
         }
 
-        var entries = await RunAsync(
-            "read",
+        var entries = await ReadAsync(
             room,
             async ct => await _redis.GetDatabase()
                 .StreamRangeAsync(_keys.Log(room), "-", "+", count, Order.Descending)
@@ -143,12 +144,11 @@ internal sealed partial class RedisChatBus : IChatBus, IAsyncDisposable
     }
 
     /// <summary>The log after an id, with each entry's room sequence number; and the id below which the log was trimmed.</summary>
-    internal async Task<(LogId GapBefore, IReadOnlyList<(ChatEvent Event, long Sequence)> Entries)> ReadLogAfterAsync(
+    internal async Task<(LogId GapBefore, IReadOnlyList<LoggedEvent> Entries)> ReadLogAfterAsync(
         string room, LogId after, int maxCount, CancellationToken cancellationToken)
     {
         var args = new { logKey = _keys.Log(room), after = after.ToString(), count = maxCount };
-        var result = await RunAsync(
-            "read",
+        var result = await ReadAsync(
             room,
             async ct => await ReadAfter.EvaluateAsync(_redis.GetDatabase(), args).WaitAsync(ct).ConfigureAwait(false),
             cancellationToken).ConfigureAwait(false);
@@ -156,7 +156,7 @@ internal sealed partial class RedisChatBus : IChatBus, IAsyncDisposable
         var parts = (RedisResult[])result!;
         var gapBefore = LogId.ParseOrDefault((string?)parts[0]);
         var rows = (RedisResult[])parts[1]!;
-        var entries = new List<(ChatEvent, long)>(rows.Length);
+        var entries = new List<LoggedEvent>(rows.Length);
         foreach (var row in rows)
         {
             var pair = (RedisResult[])row!;
@@ -179,7 +179,7 @@ internal sealed partial class RedisChatBus : IChatBus, IAsyncDisposable
 
             if (TryDecode(room, id, payload, out var e))
             {
-                entries.Add((e, sequence));
+                entries.Add(new LoggedEvent(e, sequence));
             }
         }
 
@@ -189,8 +189,7 @@ internal sealed partial class RedisChatBus : IChatBus, IAsyncDisposable
     /// <summary>The newest log entry's id and sequence number (default when the log is empty).</summary>
     internal async Task<(LogId Id, long Sequence)> ReadLatestAsync(string room, CancellationToken cancellationToken)
     {
-        var entries = await RunAsync(
-            "read",
+        var entries = await ReadAsync(
             room,
             async ct => await _redis.GetDatabase().StreamRangeAsync(_keys.Log(room), "-", "+", 1, Order.Descending).WaitAsync(ct).ConfigureAwait(false),
             cancellationToken).ConfigureAwait(false);
@@ -228,7 +227,28 @@ internal sealed partial class RedisChatBus : IChatBus, IAsyncDisposable
             throw;
         }
 
-        var subscription = new RedisRoomSubscription(room, queue, handler, this, start, _options.Value.HeartbeatInterval, _time, _logger);
+        var subscription = new RedisRoomSubscription(
+            room,
+            handler,
+            async (after, count, ct) => (await ReadLogAfterAsync(room, after, count, ct).ConfigureAwait(false)).Entries,
+            start,
+            CatchUpTiming.For(_options.Value.HeartbeatInterval),
+            _time,
+            _logger,
+            () => UnsubscribeAsync(room, queue));
+        // The queue form of OnMessage hands messages over one at a time, in order.
+        queue.OnMessage(message =>
+        {
+            try
+            {
+                var (e, sequence) = EventCodec.DeserializeChannelPayload((string)message.Message!);
+                subscription.OnLive(e, sequence);
+            }
+            catch (Exception ex) when (ex is System.Text.Json.JsonException or FormatException or OverflowException)
+            {
+                MalformedMessage(room, ex);
+            }
+        });
         _subscriptions.TryAdd(subscription, 0);
         subscription.Start(() => _subscriptions.TryRemove(subscription, out _));
         return subscription;
@@ -265,7 +285,20 @@ internal sealed partial class RedisChatBus : IChatBus, IAsyncDisposable
         // Pub/sub kept nothing while we were away: every room catches up from the last id it delivered.
         foreach (var subscription in _subscriptions.Keys)
         {
-            subscription.RequestCatchUp();
+            subscription.OnConnectionRestored();
+        }
+    }
+
+    private async ValueTask UnsubscribeAsync(string room, ChannelMessageQueue queue)
+    {
+        try
+        {
+            await queue.UnsubscribeAsync().ConfigureAwait(false);
+        }
+        catch (RedisException ex)
+        {
+            // Redis is already gone (e.g. stopped before this instance): the subscription went with the connection.
+            UnsubscribeFailed(room, ex);
         }
     }
 
@@ -291,6 +324,24 @@ internal sealed partial class RedisChatBus : IChatBus, IAsyncDisposable
             _metrics.BusFailed(operation);
             return new BusUnavailableException("Not confirmed: the chat server cannot reach its message store right now. Send again in a moment; a message is never posted twice.", ex);
         }, cancellationToken);
+
+    /// <summary>
+    /// Log reads have their own pipeline, without the breaker: refused posts must never keep a room from repairing its
+    /// gap or a page from resuming.
+    /// </summary>
+    private Task<T> ReadAsync<T>(string room, Func<CancellationToken, ValueTask<T>> action, CancellationToken cancellationToken) =>
+        _reads.RunAsync(action, ex =>
+        {
+            BusFailed("read", room, ex);
+            _metrics.BusFailed("read");
+            return new BusUnavailableException("The chat server cannot read its message store right now; try again in a moment.", ex);
+        }, cancellationToken);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Room {Room}: could not unsubscribe; Redis is not reachable.")]
+    private partial void UnsubscribeFailed(string room, Exception exception);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Room {Room}: a pub/sub message could not be decoded and was skipped.")]
+    private partial void MalformedMessage(string room, Exception exception);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Redis {Operation} for room {Room} failed.")]
     private partial void BusFailed(string operation, string room, Exception exception);

@@ -1,70 +1,83 @@
 using System.Threading.Channels;
 using SseChat.Web.Chat;
-using StackExchange.Redis;
 
 namespace SseChat.Web.Bus;
+
+/// <summary>A room-log entry with the room sequence number the append script gave it.</summary>
+internal readonly record struct LoggedEvent(ChatEvent Event, long Sequence);
+
+/// <summary>Reads at most <paramref name="maxCount"/> entries of a room's log after an id, oldest first.</summary>
+/// <exception cref="BusUnavailableException">the log could not be read.</exception>
+internal delegate Task<IReadOnlyList<LoggedEvent>> RoomLogReader(LogId after, int maxCount, CancellationToken cancellationToken);
+
+/// <summary>When a subscription reads the log on its own: on a timer, after a failed read, after a reconnect.</summary>
+/// <param name="Interval">The regular catch-up, for a gap that no later message reveals.</param>
+/// <param name="RetryFirst">The first wait after a catch-up failed; it doubles up to <paramref name="RetryMax"/>.</param>
+/// <param name="AfterRestore">A second catch-up this long after a reconnect, once the re-subscription is surely active.</param>
+internal sealed record CatchUpTiming(TimeSpan Interval, TimeSpan RetryFirst, TimeSpan RetryMax, TimeSpan AfterRestore)
+{
+    public static CatchUpTiming For(TimeSpan interval) =>
+        new(interval, TimeSpan.FromMilliseconds(100), TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(1));
+}
 
 /// <summary>
 /// This instance's subscription to one room. Pub/sub is the fast path; the room log closes its gaps. Each message
 /// carries the room's sequence number: the next number is delivered at once, an older id is a duplicate and is
-/// dropped, a jump means pub/sub lost something (e.g. while Redis restarted) and the missing messages are read from
-/// the log first. A catch-up also runs when the connection is restored and on a timer, for a gap that no later
-/// message reveals. Everything runs on one loop, so the handler sees each message once, in log order.
+/// dropped, any other number (a jump: pub/sub lost something; a number that went back: Redis counts afresh after
+/// losing data) means the log is read first. Delivery never moves past a message it has not delivered: when that read
+/// fails, live messages are held (they are in the log) until a read succeeds, retried soon with a growing backoff.
+/// A catch-up also runs when the connection is restored (and once more shortly after, since the re-subscription may not
+/// be active yet when the client reports the connection back) and on a timer. Everything runs on one loop, so the
+/// handler sees each message once, in log order.
 /// </summary>
 internal sealed partial class RedisRoomSubscription : IAsyncDisposable
 {
     private const int CatchUpPage = 500;
 
     private readonly string _room;
-    private readonly ChannelMessageQueue _queue;
     private readonly Func<ChatEvent, ValueTask> _handler;
-    private readonly RedisChatBus _bus;
-    private readonly TimeSpan _catchUpInterval;
+    private readonly RoomLogReader _readLog;
+    private readonly CatchUpTiming _timing;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
+    private readonly Func<ValueTask> _unsubscribe;
     private readonly Channel<Work> _work = Channel.CreateUnbounded<Work>(new UnboundedChannelOptions { SingleReader = true });
     private readonly CancellationTokenSource _stop = new();
+    private readonly Lock _timerGate = new();
+    // Only the loop touches these.
     private LogId _lastId;
     private long _lastSequence;
+    private bool _owed;
+    private TimeSpan _retryDelay;
     private Task _loop = Task.CompletedTask;
-    private ITimer? _timer;
+    private ITimer? _interval;
+    private ITimer? _soon;
+    private long _soonDue = long.MaxValue;
     private int _disposed;
 
     public RedisRoomSubscription(
         string room,
-        ChannelMessageQueue queue,
         Func<ChatEvent, ValueTask> handler,
-        RedisChatBus bus,
+        RoomLogReader readLog,
         (LogId Id, long Sequence) start,
-        TimeSpan catchUpInterval,
+        CatchUpTiming timing,
         TimeProvider time,
-        ILogger logger)
+        ILogger logger,
+        Func<ValueTask>? unsubscribe = null)
     {
         _room = room;
-        _queue = queue;
         _handler = handler;
-        _bus = bus;
+        _readLog = readLog;
         (_lastId, _lastSequence) = start;
-        _catchUpInterval = catchUpInterval;
+        _timing = timing;
+        _retryDelay = timing.RetryFirst;
         _time = time;
         _logger = logger;
+        _unsubscribe = unsubscribe ?? (static () => ValueTask.CompletedTask);
     }
 
     public void Start(Action onStopped)
     {
-        // The queue form of OnMessage hands messages over one at a time, in order.
-        _queue.OnMessage(message =>
-        {
-            try
-            {
-                var (e, sequence) = EventCodec.DeserializeChannelPayload((string)message.Message!);
-                _work.Writer.TryWrite(new Work(e, sequence));
-            }
-            catch (Exception ex) when (ex is System.Text.Json.JsonException or FormatException or OverflowException)
-            {
-                MalformedMessage(_room, ex);
-            }
-        });
         _loop = Task.Run(async () =>
         {
             try
@@ -76,11 +89,21 @@ internal sealed partial class RedisRoomSubscription : IAsyncDisposable
                 onStopped();
             }
         });
-        _timer = _time.CreateTimer(_ => RequestCatchUp(), null, _catchUpInterval, _catchUpInterval);
+        _interval = _time.CreateTimer(static state => ((RedisRoomSubscription)state!).RequestCatchUp(), this, _timing.Interval, _timing.Interval);
     }
+
+    /// <summary>A message or notice from pub/sub, in publish order, with its sequence number (0 for notices).</summary>
+    public void OnLive(ChatEvent e, long sequence) => _work.Writer.TryWrite(new Work(e, sequence));
 
     /// <summary>Asks the loop to read whatever the log holds after the last delivered id.</summary>
     public void RequestCatchUp() => _work.Writer.TryWrite(Work.CatchUp);
+
+    /// <summary>Pub/sub kept nothing while the connection was away: catch up now, and once more shortly.</summary>
+    public void OnConnectionRestored()
+    {
+        RequestCatchUp();
+        ScheduleCatchUp(_timing.AfterRestore);
+    }
 
     public async ValueTask DisposeAsync()
     {
@@ -90,21 +113,24 @@ internal sealed partial class RedisRoomSubscription : IAsyncDisposable
             return;
         }
 
-        if (_timer is not null)
+        if (_interval is not null)
         {
-            await _timer.DisposeAsync().ConfigureAwait(false);
+            await _interval.DisposeAsync().ConfigureAwait(false);
         }
 
-        try
+        ITimer? soon;
+        lock (_timerGate)
         {
-            await _queue.UnsubscribeAsync().ConfigureAwait(false);
-        }
-        catch (RedisException ex)
-        {
-            // Redis is already gone (e.g. stopped before this instance): the subscription went with the connection.
-            UnsubscribeFailed(_room, ex);
+            soon = _soon;
+            _soon = null;
         }
 
+        if (soon is not null)
+        {
+            await soon.DisposeAsync().ConfigureAwait(false);
+        }
+
+        await _unsubscribe().ConfigureAwait(false);
         _work.Writer.TryComplete();
         await _stop.CancelAsync().ConfigureAwait(false);
         try
@@ -122,34 +148,32 @@ internal sealed partial class RedisRoomSubscription : IAsyncDisposable
     {
         await foreach (var work in _work.Reader.ReadAllAsync(cancellationToken).ConfigureAwait(false))
         {
-            if (work.Event is null)
+            if (work.Event is not { } e)
             {
                 await CatchUpAsync(cancellationToken).ConfigureAwait(false);
                 continue;
             }
 
-            var e = work.Event;
             if (e.Id is null)
             {
                 await DeliverAsync(e).ConfigureAwait(false); // a presence notice: live only, never logged
                 continue;
             }
 
-            if (!LogId.TryParse(e.Id, out var id) || id <= _lastId)
+            if (!LogId.TryParse(e.Id, out var id) || id <= _lastId || _owed)
             {
-                continue; // already delivered (by a catch-up that read it from the log)
+                continue; // delivered already (by a catch-up), or held: the catch-up that is owed reads it from the log
             }
 
-            // A jump in the sequence is a gap to fill from the log first. (A number at or below ours with a newer
-            // id means Redis lost its data and counts afresh: delivered as it comes.)
-            if (work.Sequence > _lastSequence + 1)
+            if (work.Sequence != _lastSequence + 1)
             {
                 GapDetected(_room, _lastSequence, work.Sequence);
-                await CatchUpAsync(cancellationToken).ConfigureAwait(false);
-                if (id <= _lastId)
+                if (!await CatchUpAsync(cancellationToken).ConfigureAwait(false) || id <= _lastId)
                 {
                     continue;
                 }
+
+                // Not in the log although it was published (Redis lost it since): delivered as it comes.
             }
 
             await DeliverAsync(e).ConfigureAwait(false);
@@ -157,35 +181,84 @@ internal sealed partial class RedisRoomSubscription : IAsyncDisposable
         }
     }
 
-    private async Task CatchUpAsync(CancellationToken cancellationToken)
+    /// <summary>Delivers what the log holds after the last delivered id; false (and a retry soon) when it cannot be read.</summary>
+    private async Task<bool> CatchUpAsync(CancellationToken cancellationToken)
     {
         try
         {
             while (true)
             {
-                var (_, entries) = await _bus.ReadLogAfterAsync(_room, _lastId, CatchUpPage, cancellationToken).ConfigureAwait(false);
+                var entries = await _readLog(_lastId, CatchUpPage, cancellationToken).ConfigureAwait(false);
+                var delivered = 0;
                 foreach (var (e, sequence) in entries)
                 {
-                    await DeliverAsync(e).ConfigureAwait(false);
-                    (_lastId, _lastSequence) = (LogId.ParseOrDefault(e.Id), sequence);
+                    var id = LogId.ParseOrDefault(e.Id);
+                    if (id > _lastId)
+                    {
+                        await DeliverAsync(e).ConfigureAwait(false);
+                        (_lastId, _lastSequence) = (id, sequence);
+                        delivered++;
+                    }
                 }
 
-                if (entries.Count > 0)
+                if (delivered > 0)
                 {
-                    CaughtUp(_room, entries.Count);
+                    CaughtUp(_room, delivered);
                 }
 
                 if (entries.Count < CatchUpPage)
                 {
-                    return;
+                    break;
                 }
             }
         }
-        catch (BusUnavailableException)
+        catch (BusUnavailableException ex)
         {
-            // Redis is still away: the timer or the next restored connection tries again.
+            if (!_owed)
+            {
+                _owed = true;
+                CatchUpFailed(_room, _lastId, ex);
+            }
+
+            ScheduleCatchUp(Jitter(_retryDelay));
+            _retryDelay = TimeSpan.FromTicks(Math.Min(_retryDelay.Ticks * 2, _timing.RetryMax.Ticks));
+            return false;
+        }
+
+        if (_owed)
+        {
+            _owed = false;
+            Repaired(_room, _lastId);
+        }
+
+        _retryDelay = _timing.RetryFirst;
+        return true;
+    }
+
+    /// <summary>A catch-up within <paramref name="delay"/> (sooner if one is due sooner already).</summary>
+    private void ScheduleCatchUp(TimeSpan delay)
+    {
+        lock (_timerGate)
+        {
+            if (_disposed == 1)
+            {
+                return;
+            }
+
+            var due = _time.GetTimestamp() + (long)(delay.TotalSeconds * _time.TimestampFrequency);
+            if (due >= _soonDue && _soonDue > _time.GetTimestamp())
+            {
+                return;
+            }
+
+            _soonDue = due;
+            _soon ??= _time.CreateTimer(static state => ((RedisRoomSubscription)state!).RequestCatchUp(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+            _soon.Change(delay, Timeout.InfiniteTimeSpan);
         }
     }
+
+    /// <summary>±20 %, so the rooms of an instance (and the instances) do not all retry at the same moment.</summary>
+    private static TimeSpan Jitter(TimeSpan delay) => delay * (0.8 + (Random.Shared.NextDouble() * 0.4));
 
     private async ValueTask DeliverAsync(ChatEvent e)
     {
@@ -201,23 +274,23 @@ internal sealed partial class RedisRoomSubscription : IAsyncDisposable
         }
     }
 
-    /// <summary>A live message with its sequence number, or (no event) a request to catch up from the log.</summary>
+    /// <summary>A live event with its sequence number, or (no event) a request to catch up from the log.</summary>
     private readonly record struct Work(ChatEvent? Event, long Sequence)
     {
         public static Work CatchUp => default;
     }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Room {Room}: could not unsubscribe; Redis is not reachable.")]
-    private partial void UnsubscribeFailed(string room, Exception exception);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Room {Room}: pub/sub skipped from sequence {Last} to {Next}; reading the gap from the log.")]
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Room {Room}: pub/sub went from sequence {Last} to {Next}; reading the gap from the log.")]
     private partial void GapDetected(string room, long last, long next);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Room {Room}: delivered {Count} messages from the log that pub/sub had missed.")]
     private partial void CaughtUp(string room, int count);
 
-    [LoggerMessage(Level = LogLevel.Error, Message = "Room {Room}: a pub/sub message could not be decoded and was skipped.")]
-    private partial void MalformedMessage(string room, Exception exception);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Room {Room}: the log could not be read after {Id}; live messages wait until it can (retrying soon).")]
+    private partial void CatchUpFailed(string room, LogId id, Exception exception);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Room {Room}: the log was read again; delivery goes on from {Id}.")]
+    private partial void Repaired(string room, LogId id);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Room {Room}: the subscriber failed on an event.")]
     private partial void HandlerFailed(string room, Exception exception);

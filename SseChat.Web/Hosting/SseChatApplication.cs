@@ -44,6 +44,7 @@ public static class SseChatApplication
 
         services.AddResiliencePipeline(BusResilience.PublishPipeline, (pipeline, context) =>
             BusResilience.Configure(pipeline, context.ServiceProvider.GetRequiredService<IOptions<RedisOptions>>().Value.BreakDuration));
+        services.AddResiliencePipeline(BusResilience.ReadPipeline, BusResilience.ConfigureReads);
         services.AddSingleton(sp => new RedisKeys(sp.GetRequiredService<IOptions<RedisOptions>>().Value.KeyPrefix));
         services.AddSingleton<IConnectionMultiplexer>(sp =>
             ConnectionMultiplexer.Connect(sp.GetRequiredService<IOptions<RedisOptions>>().Value.ToConfigurationOptions()));
