@@ -221,6 +221,7 @@ public sealed class LoadDriverTests
         {
             Kind = "redis-restart", AtSeconds = 2, ForSeconds = 1, Target = "redis-server (pid 14)", StartMs = 2001.5, EndMs = 3120,
             NewRedisPid = 99, LostByInstance = new Dictionary<string, long> { ["http://127.0.0.1:1"] = 0, ["http://127.0.0.1:2"] = 7 },
+            LostMessages = new Dictionary<string, string> { ["http://127.0.0.1:2"] = "90 at 2250 ms on 7 streams" },
             Reconnects = 3, ReconnectCauses = new Dictionary<string, int> { ["the server ended the stream"] = 3 }, Resets = 0,
             RecoverMs = 420, StreamsCounted = 20, StreamsOpenAtEnd = 20,
         };
@@ -244,5 +245,7 @@ public sealed class LoadDriverTests
         Assert.Contains("2001.5 -> 3120 ms into posting; redis-server's new pid 99", table, StringComparison.Ordinal);
         Assert.Contains("7 (http://127.0.0.1:1 0, http://127.0.0.1:2 7)", table, StringComparison.Ordinal);
         Assert.Contains("420 ms after the fault ended; max latency 1500 ms", table, StringComparison.Ordinal);
+        Assert.Contains("lost msgs    | http://127.0.0.1:2: 90 at 2250 ms on 7 streams", table, StringComparison.Ordinal);
+        Assert.Equal("90 at 2250 ms on 7 streams", back.LostMessages["http://127.0.0.1:2"]);
     }
 }

@@ -31,6 +31,8 @@ internal sealed record FaultReport
 
     /// <summary>Deliveries of acknowledged messages missing, by the URL each stream first opened on (they sum to <see cref="LoadReport.Lost"/>).</summary>
     public required IReadOnlyDictionary<string, long> LostByInstance { get; init; }
+    /// <summary>For each instance with a loss: which acknowledged messages its streams lack (sequence runs, when posted, on how many streams).</summary>
+    public IReadOnlyDictionary<string, string> LostMessages { get; init; } = new Dictionary<string, string>();
     public required long Reconnects { get; init; }
     public required IReadOnlyDictionary<string, int> ReconnectCauses { get; init; }
     /// <summary>Named <c>reset</c> events (resume point no longer in the log; a page would reload its history).</summary>
@@ -167,6 +169,11 @@ internal sealed record LoadReport
             : $"{F(f.StartMs)} -> {F(f.EndMs)} ms into posting" + (f.NewRedisPid is { } pid ? $"; redis-server's new pid {pid}" : ""));
         yield return ("acknowledged", $"{r.PostsAccepted}; refused {r.PostsFailed}" + Kinds(r.PostErrors));
         yield return ("lost of ack", $"{r.Lost} ({string.Join(", ", f.LostByInstance.Select(l => $"{l.Key} {l.Value}"))}); {r.Duplicates} duplicates, {r.Unexpected} unexpected");
+        foreach (var (url, messages) in f.LostMessages)
+        {
+            yield return ("lost msgs", $"{url}: {messages}");
+        }
+
         yield return ("reconnects", $"{f.Reconnects}" + Kinds(f.ReconnectCauses) + $"; {f.Resets} resets; {f.StreamsOpenAtEnd} of {f.StreamsCounted} streams open at the end");
         yield return ("recovery", (f.RecoverMs is null ? "never (the first message acknowledged after the fault did not reach every stream)" : $"{F(f.RecoverMs)} ms after the fault ended") +
             $"; max latency {Ms(r.LatencyMaxMs)}");

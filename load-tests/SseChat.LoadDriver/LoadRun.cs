@@ -250,9 +250,15 @@ internal static class LoadRun
         var kind = options.Fault!.Value;
         var urls = options.Urls.Select(u => u.ToString().TrimEnd('/')).ToArray();
         var lostByInstance = new Dictionary<string, long>(StringComparer.Ordinal);
+        var lostMessages = new Dictionary<string, string>(StringComparer.Ordinal);
         for (var i = 0; i < urls.Length; i++)
         {
-            lostByInstance[urls[i]] = counted.Where(r => r.Instance == i).Sum(r => accepted - DeliveredOfAccepted(r, ledger));
+            var streams = counted.Where(r => r.Instance == i).ToArray();
+            lostByInstance[urls[i]] = streams.Sum(r => accepted - DeliveredOfAccepted(r, ledger));
+            if (lostByInstance[urls[i]] > 0)
+            {
+                lostMessages[urls[i]] = DescribeMissing(streams, ledger, postingStart);
+            }
         }
 
         double? Since(long at) => at == 0 ? null : Stopwatch.GetElapsedTime(postingStart, at).TotalMilliseconds;
@@ -269,6 +275,7 @@ internal static class LoadRun
             NewRedisPid = fault.NewRedisPid,
             Error = fault.Error,
             LostByInstance = lostByInstance,
+            LostMessages = lostMessages,
             Reconnects = counted.Sum(r => r.Reconnects),
             ReconnectCauses = reconnection.Causes.ToDictionary(c => c.Key, c => c.Value, StringComparer.Ordinal),
             Resets = counted.Sum(r => r.Resets),
@@ -276,6 +283,48 @@ internal static class LoadRun
             StreamsCounted = counted.Length,
             StreamsOpenAtEnd = openAtEnd,
         };
+    }
+
+    /// <summary>
+    /// The acknowledged messages some of these streams lack, as runs of sequence numbers with when the run's first was
+    /// posted (ms into posting) and on how many streams it is missing: "512-515 at 10240 ms on 100 streams". At most 10 runs.
+    /// </summary>
+    private static string DescribeMissing(StreamReceiver[] streams, DeliveryLedger ledger, long postingStart)
+    {
+        const int MaxRuns = 10;
+        var runs = new List<string>();
+        var more = 0;
+        var seq = 0;
+        int Missing(int s) => ledger.IsAccepted(s) ? streams.Count(r => !r.HasSeen(s)) : 0;
+        while (seq < ledger.MessageCount)
+        {
+            var missing = Missing(seq);
+            if (missing == 0)
+            {
+                seq++;
+                continue;
+            }
+
+            var first = seq;
+            while (seq + 1 < ledger.MessageCount && Missing(seq + 1) > 0)
+            {
+                seq++;
+            }
+
+            if (runs.Count < MaxRuns)
+            {
+                var at = Stopwatch.GetElapsedTime(postingStart, ledger.SentAt(first)).TotalMilliseconds;
+                runs.Add(string.Create(CultureInfo.InvariantCulture, $"{(first == seq ? $"{first}" : $"{first}-{seq}")} at {at:0} ms on {missing} streams"));
+            }
+            else
+            {
+                more++;
+            }
+
+            seq++;
+        }
+
+        return string.Join(", ", runs) + (more > 0 ? string.Create(CultureInfo.InvariantCulture, $" and {more} more runs") : "");
     }
 
     /// <summary>From the fault's end until the first message acknowledged among those posted after it reached the last counted stream.</summary>
