@@ -3,16 +3,23 @@
 # (from `dotnet publish` output, each with its own HOME) on free loopback ports. It passes the server pids
 # (instances + redis) to the driver for CPU and memory figures, and stops exactly the processes it started.
 #
-#   load-tests/run-local.sh [--instances N] [--env KEY=VALUE]... [--no-build] [--json-out FILE] [--] DRIVER ARGS
+#   load-tests/run-local.sh [--instances N] [--env KEY=VALUE]... [--redis-aof MODE] [--no-build] [--json-out FILE] [--] DRIVER ARGS
 #   load-tests/run-local.sh --instances 3 -- --clients 300 --rate 100 --seconds 30
+#   load-tests/run-local.sh --instances 3 --redis-aof everysec -- --clients 300 --rate 50 --seconds 30 \
+#     --fault redis-restart --fault-at 10 --fault-for 3
 #
 #   --instances N      SseChat instances (default 3)
 #   --env KEY=VALUE    extra environment for every instance, e.g. Chat__StreamQueueCapacity=4096 (repeatable);
 #                      the instances log at Warning unless --env Logging__LogLevel__Default=... says otherwise
+#   --redis-aof MODE   redis-server keeps an append-only file: --appendonly yes --appendfsync MODE (everysec or
+#                      always), so a restart keeps the room logs; default: no AOF (performance runs)
 #   --no-build         use the previous publish output in artifacts/load/
 #   --json-out FILE    append the driver's JSON line to FILE
 #   --logs DIR         keep the instances' and redis-server's output (after they stopped) in DIR
-# Everything after the options (or after --) goes to the driver; --urls and --pids are filled in here.
+# Everything after the options (or after --) goes to the driver; --urls and --pids are filled in here, and with
+# --fault also --redis-start (how to start redis-server again: it rewrites its /proc/PID/cmdline, so the driver cannot
+# read it). A fault may leave redis-server running under a new pid (the driver started it again): the cleanup also
+# shuts down whatever answers on the Redis port this script chose, and resumes a redis-server left paused.
 # Exit code: the driver's (0 ok, 1 lost/duplicated/failed, 2 setup failure), or 3 when the cluster did not start.
 set -euo pipefail
 
@@ -21,11 +28,13 @@ instances=3
 build=1
 json_out=""
 logs_dir=""
+redis_aof=""
 server_env=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --instances) instances=$2; shift 2 ;;
     --env) server_env+=("$2"); shift 2 ;;
+    --redis-aof) redis_aof=$2; shift 2 ;;
     --no-build) build=0; shift ;;
     --json-out) json_out=$2; shift 2 ;;
     --logs) logs_dir=$2; shift 2 ;;
@@ -34,6 +43,14 @@ while [ $# -gt 0 ]; do
   esac
 done
 [[ "$instances" =~ ^[1-9][0-9]*$ ]] || { echo "run-local.sh: --instances takes a positive number" >&2; exit 2; }
+case "$redis_aof" in
+  ""|everysec|always) ;;
+  *) echo "run-local.sh: --redis-aof takes everysec or always" >&2; exit 2 ;;
+esac
+fault_run=0
+for arg in "$@"; do
+  case "$arg" in --fault|--fault=*) fault_run=1 ;; esac
+done
 
 web_out="$root/artifacts/load/web"
 driver_out="$root/artifacts/load/driver"
@@ -52,6 +69,7 @@ ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 
 work=$(mktemp -d /tmp/ssechat-load.XXXXXX)
 started=()
+redis_port=""
 stop_pids() { # SIGTERM, up to 10 s to exit, then SIGKILL
   local pid
   for pid in "$@"; do kill -TERM "$pid" 2>/dev/null || true; done
@@ -61,10 +79,22 @@ stop_pids() { # SIGTERM, up to 10 s to exit, then SIGKILL
     wait "$pid" 2>/dev/null || true
   done
 }
+redis_shutdown() { # port: SHUTDOWN NOSAVE to whatever redis answers there, then wait (up to 10 s) until it is gone
+  { exec 3<>"/dev/tcp/127.0.0.1/$1"; } 2>/dev/null || return 0
+  printf 'SHUTDOWN NOSAVE\r\n' >&3
+  exec 3>&-
+  for _ in $(seq 100); do redis_answers "$1" || return 0; sleep 0.1; done
+}
 stop_started() {
-  # The instances first (they unsubscribe from redis on the way out), redis-server last.
+  # The instances first (they unsubscribe from redis on the way out), redis-server last (resumed first, in case a
+  # redis-pause fault was cut short).
   [ ${#started[@]} -gt 1 ] && stop_pids "${started[@]:1}"
-  [ ${#started[@]} -gt 0 ] && stop_pids "${started[0]}"
+  if [ ${#started[@]} -gt 0 ]; then
+    kill -CONT "${started[0]}" 2>/dev/null || true
+    stop_pids "${started[0]}"
+  fi
+  # A redis-server the driver started again after a restart fault has a pid of its own, on the port chosen here.
+  [ -n "$redis_port" ] && redis_shutdown "$redis_port"
   started=()
   if [ -n "$logs_dir" ]; then
     mkdir -p "$logs_dir" && cp "$work"/*.log "$work"/*.out "$logs_dir"/ 2>/dev/null || true
@@ -100,10 +130,19 @@ wait_until() { # seconds, description, command...
 
 redis_port=$(free_port)
 mkdir -p "$work/redis"
-"$redis_bin" --port "$redis_port" --bind 127.0.0.1 --save "" --appendonly no --dir "$work/redis" --daemonize no \
-  >"$work/redis.log" 2>&1 &
+redis_args=(--port "$redis_port" --bind 127.0.0.1 --save "" --dir "$work/redis" --daemonize no)
+if [ -n "$redis_aof" ]; then
+  redis_args+=(--appendonly yes --appendfsync "$redis_aof")
+else
+  redis_args+=(--appendonly no)
+fi
+"$redis_bin" "${redis_args[@]}" >"$work/redis.log" 2>&1 &
 started+=($!)
 redis_pid=$!
+# The same command line for a fault run to start redis-server again (its output then goes to a log file of its own).
+redis_start=$(printf '%q ' "$redis_bin" "${redis_args[@]}" --logfile "$work/redis-restarted.log")
+fault_args=()
+[ "$fault_run" -eq 1 ] && fault_args=(--redis-start "$redis_start")
 wait_until 15 "redis-server on port $redis_port" redis_answers "$redis_port" || exit 3
 
 urls=()
@@ -136,10 +175,10 @@ done
 
 url_list=$(IFS=,; echo "${urls[*]}")
 pid_list=$(IFS=,; echo "${pids[*]},$redis_pid")
-echo "run-local.sh: redis pid $redis_pid port $redis_port; instances ${urls[*]} (pids ${pids[*]}); fd limit $(ulimit -n); load $(cut -d' ' -f1-3 /proc/loadavg)" >&2
+echo "run-local.sh: redis pid $redis_pid port $redis_port${redis_aof:+ (aof $redis_aof)}; instances ${urls[*]} (pids ${pids[*]}); fd limit $(ulimit -n); load $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 
 status=0
-dotnet "$driver_out/SseChat.LoadDriver.dll" --urls "$url_list" --pids "$pid_list" "$@" | tee "$work/driver.out" || status=$?
+dotnet "$driver_out/SseChat.LoadDriver.dll" --urls "$url_list" --pids "$pid_list" "${fault_args[@]}" "$@" | tee "$work/driver.out" || status=$?
 if [ -n "$json_out" ] && [ -s "$work/driver.out" ]; then
   tail -n 1 "$work/driver.out" >>"$json_out"
 fi

@@ -41,6 +41,60 @@ public sealed class LoadDriverTests
     }
 
     [Fact]
+    public void A_fault_run_parses_its_kind_time_duration_instance_and_redis_start()
+    {
+        var options = DriverOptions.Parse([.. FaultRun, "--fault", "redis-restart", "--fault-at", "2.5", "--fault-for=1",
+            "--redis-start", "redis-server --port 6399 --save ''"]);
+
+        Assert.Equal(FaultKind.RedisRestart, options.Fault);
+        Assert.Equal(TimeSpan.FromSeconds(2.5), options.FaultAt);
+        Assert.Equal(TimeSpan.FromSeconds(1), options.FaultFor);
+        Assert.Equal("redis-server --port 6399 --save ''", options.RedisStart);
+
+        var kill = DriverOptions.Parse([.. FaultRun, "--fault", "instance-kill", "--fault-instance", "2"]);
+        Assert.Equal(FaultKind.InstanceKill, kill.Fault);
+        Assert.Equal(1, kill.FaultInstanceIndex);
+        Assert.Equal(2, DriverOptions.Parse([.. FaultRun, "--fault", "instance-kill"]).FaultInstanceIndex);
+
+        var pause = DriverOptions.Parse([.. FaultRun, "--fault", "redis-pause"]);
+        Assert.Equal((TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(3)), (pause.FaultAt, pause.FaultFor));
+        Assert.Null(DriverOptions.Parse(["--urls", "http://127.0.0.1:1"]).Fault);
+    }
+
+    [Theory]
+    [InlineData("takes redis-restart, redis-kill, redis-pause, instance-kill, not 'redis-crash'", "--fault", "redis-crash")]
+    [InlineData("4 pids for 3 URL(s), not 3", "--fault", "redis-pause", "--pids", "1,2,3")]
+    [InlineData("4 pids for 3 URL(s), not 0", "--fault", "redis-pause", "--pids", "")]
+    [InlineData("must be below --seconds 10", "--fault", "redis-pause", "--fault-at", "8", "--fault-for", "2")]
+    [InlineData("must fall within the posting phase", "--fault", "instance-kill", "--fault-at", "10")]
+    [InlineData("is an index into --urls, 1 to 3, not 4", "--fault", "instance-kill", "--fault-instance", "4")]
+    [InlineData("only goes with --fault instance-kill", "--fault", "redis-pause", "--fault-instance", "1")]
+    [InlineData("--fault-at needs --fault", "--fault-at", "3")]
+    [InlineData("--redis-start needs --fault", "--redis-start", "redis-server")]
+    [InlineData("needs --redis-start CMD", "--fault", "redis-restart")]
+    [InlineData("needs --redis-start CMD", "--fault", "redis-kill", "--redis-start", " ")]
+    [InlineData("needs messages to lose", "--fault", "redis-pause", "--rate", "0")]
+    public void Fault_options_that_cannot_make_a_fault_run_are_refused_with_the_reason(string reason, params string[] args)
+    {
+        var error = Assert.Throws<ArgumentException>(() => DriverOptions.Parse([.. FaultRun, .. args]));
+
+        Assert.Contains(reason, error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Instance_kill_needs_another_instance_to_reconnect_to()
+    {
+        var error = Assert.Throws<ArgumentException>(() =>
+            DriverOptions.Parse(["--urls", "http://127.0.0.1:1", "--pids", "1,2", "--seconds", "10", "--fault", "instance-kill"]));
+
+        Assert.Contains("at least 2 URLs", error.Message, StringComparison.Ordinal);
+    }
+
+    /// <summary>Three instances, their pids and Redis's, 10 s of posting: what a fault run needs besides the fault.</summary>
+    private static readonly string[] FaultRun =
+        ["--urls", "http://127.0.0.1:1,http://127.0.0.1:2,http://127.0.0.1:3", "--pids", "11,12,13,14", "--seconds", "10"];
+
+    [Fact]
     public void A_remote_target_needs_the_explicit_flag()
     {
         var options = DriverOptions.Parse(["--urls", "http://example.com", "--allow-remote"]);
@@ -152,10 +206,46 @@ public sealed class LoadDriverTests
 
         Assert.DoesNotContain('\n', json);
         Assert.Contains("\"lost\":0", json, StringComparison.Ordinal);
+        Assert.EndsWith("\"fault\":null,\"ok\":true}", json, StringComparison.Ordinal);
         var back = LoadReport.FromJson(json)!;
         Assert.Equal(report.Expected, back.Expected);
         Assert.Equal(1.5, back.LatencyP99Ms);
         Assert.Equal(110, back.Processes.Single().RssOpenKiB);
         Assert.Contains("result", report.ToTable(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_fault_runs_figures_go_into_a_nested_fault_object_and_the_table()
+    {
+        var fault = new FaultReport
+        {
+            Kind = "redis-restart", AtSeconds = 2, ForSeconds = 1, Target = "redis-server (pid 14)", StartMs = 2001.5, EndMs = 3120,
+            NewRedisPid = 99, LostByInstance = new Dictionary<string, long> { ["http://127.0.0.1:1"] = 0, ["http://127.0.0.1:2"] = 7 },
+            LostMessages = new Dictionary<string, string> { ["http://127.0.0.1:2"] = "90 at 2250 ms on 7 streams" },
+            Reconnects = 3, ReconnectCauses = new Dictionary<string, int> { ["the server ended the stream"] = 3 }, Resets = 0,
+            RecoverMs = 420, StreamsCounted = 20, StreamsOpenAtEnd = 20,
+        };
+        var report = new LoadReport
+        {
+            RunId = "r1", Urls = ["http://127.0.0.1:1", "http://127.0.0.1:2"], Clients = 20, StreamsOpen = 20, StreamsFailed = 0, StreamsDropped = 0,
+            StreamErrors = [], TargetRate = 40, Seconds = 6, PayloadBytes = 0, MessagesScheduled = 240, PostsAccepted = 200, PostsFailed = 40,
+            PostErrors = new Dictionary<string, int> { ["HTTP 503"] = 38, ["timeout"] = 2 }, AchievedRate = 40, Expected = 4000, Delivered = 3993, Lost = 7, Duplicates = 0, Unexpected = 1,
+            DeliveriesPerSecond = 600, LatencyMaxMs = 1500, OpenNotices = 0, OpenSeconds = 1, SettleSeconds = 1, PostingSeconds = 6, DrainSeconds = 8, Processes = [],
+            DriverCpuMs = 5, Fault = fault, Ok = false,
+        };
+
+        var json = report.ToJson();
+        var back = LoadReport.FromJson(json)!.Fault!;
+        var table = report.ToTable();
+
+        Assert.Contains("\"fault\":{\"kind\":\"redis-restart\"", json, StringComparison.Ordinal);
+        Assert.Equal(7, back.LostByInstance["http://127.0.0.1:2"]);
+        Assert.Equal((2001.5, 3120.0, 420.0), (back.StartMs!.Value, back.EndMs!.Value, back.RecoverMs!.Value));
+        Assert.Contains("acknowledged | 200; refused 40 (38 x HTTP 503, 2 x timeout)", table, StringComparison.Ordinal);
+        Assert.Contains("2001.5 -> 3120 ms into posting; redis-server's new pid 99", table, StringComparison.Ordinal);
+        Assert.Contains("7 (http://127.0.0.1:1 0, http://127.0.0.1:2 7)", table, StringComparison.Ordinal);
+        Assert.Contains("420 ms after the fault ended; max latency 1500 ms", table, StringComparison.Ordinal);
+        Assert.Contains("lost msgs    | http://127.0.0.1:2: 90 at 2250 ms on 7 streams", table, StringComparison.Ordinal);
+        Assert.Equal("90 at 2250 ms on 7 streams", back.LostMessages["http://127.0.0.1:2"]);
     }
 }

@@ -14,12 +14,15 @@ internal sealed class DeliveryLedger
 
     private readonly long[] _sentAt;
     private readonly ulong[] _accepted;
+    private readonly long[]? _lastArrival;
 
-    public DeliveryLedger(int messageCount)
+    /// <param name="trackArrivals">keep, per message, when its latest delivery to any stream arrived (fault runs: time to recover).</param>
+    public DeliveryLedger(int messageCount, bool trackArrivals = false)
     {
         MessageCount = messageCount;
         _sentAt = new long[messageCount];
         _accepted = new ulong[Bitmaps.Words(messageCount)];
+        _lastArrival = trackArrivals ? new long[messageCount] : null;
     }
 
     public int MessageCount { get; }
@@ -35,8 +38,25 @@ internal sealed class DeliveryLedger
     /// <summary>Called by the one task that posted the message; read only after all POSTs completed.</summary>
     public void MarkAccepted(long seq) => Interlocked.Or(ref _accepted[seq >> 6], 1UL << (int)(seq & 63));
 
+    /// <summary>When the message was handed to its POST (Stopwatch timestamp; 0: not yet).</summary>
+    public long SentAt(long seq) => Volatile.Read(ref _sentAt[seq]);
+
+    /// <summary>When the latest of the message's deliveries arrived (0: none, or arrivals are not tracked).</summary>
+    public long LastArrival(long seq) => _lastArrival is null ? 0 : Volatile.Read(ref _lastArrival[seq]);
+
+    public bool IsAccepted(long seq) => (Volatile.Read(ref _accepted[seq >> 6]) & (1UL << (int)(seq & 63))) != 0;
+
     public void RecordDelivery(long seq, long receivedAt)
     {
+        if (_lastArrival is not null)
+        {
+            ref var slot = ref _lastArrival[seq];
+            long seen;
+            while ((seen = Volatile.Read(ref slot)) < receivedAt && Interlocked.CompareExchange(ref slot, receivedAt, seen) != seen)
+            {
+            }
+        }
+
         var sentAt = Volatile.Read(ref _sentAt[seq]);
         if (sentAt != 0)
         {

@@ -53,6 +53,28 @@ internal sealed record DriverOptions
     /// <summary>Marks this run's messages; streams ignore messages of other runs. Random when not given.</summary>
     public string? RunId { get; init; }
 
+    /// <summary>A fault to cause while posting (null: a plain run). See <see cref="FaultKind"/>.</summary>
+    public FaultKind? Fault { get; init; }
+
+    /// <summary>When the fault starts, counted from the first measured POST.</summary>
+    public TimeSpan FaultAt { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>How long Redis stays down or paused (not used by <see cref="FaultKind.InstanceKill"/>: that instance stays down).</summary>
+    public TimeSpan FaultFor { get; init; } = TimeSpan.FromSeconds(3);
+
+    /// <summary>The instance <see cref="FaultKind.InstanceKill"/> kills: a 1-based index into <see cref="Urls"/>; null means the last.</summary>
+    public int? FaultInstance { get; init; }
+
+    /// <summary>
+    /// The shell command that starts Redis again after <see cref="FaultKind.RedisRestart"/> or <see cref="FaultKind.RedisKill"/>
+    /// (run with <c>exec</c> in the old process's working directory). redis-server rewrites its own
+    /// <c>/proc/PID/cmdline</c> into a title, so the driver cannot read how it was started.
+    /// </summary>
+    public string? RedisStart { get; init; }
+
+    /// <summary>The 0-based index of the instance <see cref="FaultKind.InstanceKill"/> kills.</summary>
+    public int FaultInstanceIndex => (FaultInstance ?? Urls.Count) - 1;
+
     /// <summary>Messages the schedule posts: rate × seconds.</summary>
     public int MessageCount => (int)Math.Round(Rate * Seconds, MidpointRounding.AwayFromZero);
 
@@ -75,8 +97,21 @@ internal sealed record DriverOptions
           --run-id ID             marks this run's messages (letters and digits; default random)
           --allow-remote          allow targets other than loopback
 
+        Faults (each stream then reconnects like a browser: Last-Event-ID, next URL, 100 ms to 1 s backoff):
+          --fault KIND            redis-restart (SIGTERM, down for --fault-for, start again), redis-kill (the
+                                  same with SIGKILL), redis-pause (SIGSTOP for --fault-for, then SIGCONT),
+                                  instance-kill (SIGKILL one instance; it stays down)
+          --fault-at S            seconds into the measured posting phase (default 5)
+          --fault-for S           how long Redis stays down or paused (default 3)
+          --fault-instance N      which --urls entry instance-kill kills, 1-based (default the last)
+          --redis-start CMD       shell command that starts Redis again (redis-restart, redis-kill);
+                                  run-local.sh fills it in
+          With --fault, --pids lists one pid per URL (same order), then redis-server's pid.
+
         Prints a table and, as its last line, one JSON object. Exit code 0: nothing lost or duplicated,
-        every stream stayed open and every POST was accepted; 1: otherwise; 2: bad arguments or setup failure.
+        every stream stayed open and every POST was accepted (with --fault: refused POSTs are allowed, every
+        acknowledged one must reach every stream once and every stream must be open at the end);
+        1: otherwise; 2: bad arguments or setup failure.
         """;
 
     /// <summary>Parses <c>--name value</c> and <c>--name=value</c> arguments.</summary>
@@ -149,8 +184,26 @@ internal sealed record DriverOptions
             PostConnections = Int(values, "post-connections", 256, 1, 100_000),
             RunId = values.TryGetValue("run-id", out var run) ? run : null,
             AllowRemote = allowRemote,
+            Fault = values.TryGetValue("fault", out var fault) ? FaultKinds.Parse(fault) : null,
+            FaultAt = Duration(values, "fault-at", 5),
+            FaultFor = Duration(values, "fault-for", 3),
+            FaultInstance = values.ContainsKey("fault-instance") ? Int(values, "fault-instance", 0, 1, 1_000_000) : null,
+            RedisStart = values.TryGetValue("redis-start", out var redisStart) ? redisStart : null,
         };
+        if (options.Fault is null && FaultOnly.FirstOrDefault(values.ContainsKey) is { } orphan)
+        {
+            throw new ArgumentException($"--{orphan} needs --fault.");
+        }
+
         options.Validate();
+        if (options.Fault is FaultKind.RedisRestart or FaultKind.RedisKill && string.IsNullOrWhiteSpace(options.RedisStart))
+        {
+            // Only the command line needs it: a caller in code may bring its own IFaultTarget.
+            throw new ArgumentException(
+                $"--fault {FaultKinds.Name(options.Fault.Value)} needs --redis-start CMD (how to start Redis again): redis-server " +
+                "rewrites its /proc/PID/cmdline, so the driver cannot read it. run-local.sh passes it.");
+        }
+
         return options;
     }
 
@@ -181,13 +234,73 @@ internal sealed record DriverOptions
         {
             throw new ArgumentException($"--rate and --seconds must not be negative; --payload is 0-{MaxPayloadBytes}.");
         }
+
+        if (Fault is { } fault)
+        {
+            ValidateFault(fault);
+        }
+    }
+
+    private void ValidateFault(FaultKind fault)
+    {
+        var name = FaultKinds.Name(fault);
+        if (Pids.Count != Urls.Count + 1)
+        {
+            throw new ArgumentException(
+                $"--fault needs --pids with one pid per --urls entry (in the same order) and then redis-server's pid: " +
+                $"{Urls.Count + 1} pids for {Urls.Count} URL(s), not {Pids.Count}.");
+        }
+
+        if (Rate <= 0 || MessageCount == 0)
+        {
+            throw new ArgumentException("--fault needs messages to lose: --rate and --seconds above 0.");
+        }
+
+        if (FaultAt < TimeSpan.Zero || FaultFor < TimeSpan.Zero)
+        {
+            throw new ArgumentException("--fault-at and --fault-for must not be negative.");
+        }
+
+        if (fault == FaultKind.InstanceKill)
+        {
+            if (Urls.Count < 2)
+            {
+                throw new ArgumentException("--fault instance-kill needs at least 2 URLs: the killed instance's streams reconnect to the others.");
+            }
+
+            if (FaultInstance is { } n && (n < 1 || n > Urls.Count))
+            {
+                throw new ArgumentException($"--fault-instance is an index into --urls, 1 to {Urls.Count}, not {n}.");
+            }
+
+            if (FaultAt.TotalSeconds >= Seconds)
+            {
+                throw new ArgumentException($"--fault-at ({FaultAt.TotalSeconds:0.###} s) must fall within the posting phase (--seconds {Seconds:0.###}).");
+            }
+
+            return;
+        }
+
+        if (FaultInstance is not null)
+        {
+            throw new ArgumentException($"--fault-instance only goes with --fault instance-kill, not {name}.");
+        }
+
+        if ((FaultAt + FaultFor).TotalSeconds >= Seconds)
+        {
+            throw new ArgumentException(
+                $"--fault {name} must end while posting goes on, so that messages posted after it show the recovery: " +
+                $"--fault-at {FaultAt.TotalSeconds:0.###} + --fault-for {FaultFor.TotalSeconds:0.###} must be below --seconds {Seconds:0.###}.");
+        }
     }
 
     private static readonly HashSet<string> Known = new(StringComparer.Ordinal)
     {
         "urls", "clients", "rate", "seconds", "payload", "pids", "drain", "hold", "warmup", "open-timeout", "settle-timeout",
-        "open-concurrency", "post-connections", "run-id",
+        "open-concurrency", "post-connections", "run-id", "fault", "fault-at", "fault-for", "fault-instance", "redis-start",
     };
+
+    private static readonly string[] FaultOnly = ["fault-at", "fault-for", "fault-instance", "redis-start"];
 
     private static List<Uri> ParseUrls(string value, bool allowRemote)
     {

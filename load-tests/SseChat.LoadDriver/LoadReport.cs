@@ -8,6 +8,41 @@ namespace SseChat.LoadDriver;
 /// <summary>Resource use of one server process over the run: CPU time in user and kernel mode, RSS before and with the streams open.</summary>
 internal sealed record ProcessReport(int Pid, double CpuMs, double SystemCpuMs, long RssBeforeKiB, long RssOpenKiB);
 
+/// <summary>
+/// What only a fault run has. The rest is in the report itself: acknowledged (2xx) POSTs are <see cref="LoadReport.PostsAccepted"/>,
+/// each must reach every counted stream exactly once (<see cref="LoadReport.Lost"/>, <see cref="LoadReport.Duplicates"/>);
+/// refused ones (any other answer, or none) are <see cref="LoadReport.PostsFailed"/>, by kind in <see cref="LoadReport.PostErrors"/>,
+/// and may be lost (delivered anyway: <see cref="LoadReport.Unexpected"/>).
+/// </summary>
+internal sealed record FaultReport
+{
+    public required string Kind { get; init; }
+    public required double AtSeconds { get; init; }
+    public required double ForSeconds { get; init; }
+    /// <summary>What the fault hit: redis-server (with its pids) or the killed instance's URL.</summary>
+    public required string Target { get; init; }
+    /// <summary>When the fault began (the signal), in ms since the first measured POST; null if it never did.</summary>
+    public double? StartMs { get; init; }
+    /// <summary>When it ended: Redis started again or resumed, or the instance had exited; null if it never did.</summary>
+    public double? EndMs { get; init; }
+    public int? NewRedisPid { get; init; }
+    /// <summary>Why the fault could not be caused (the run then proves nothing and is not OK).</summary>
+    public string? Error { get; init; }
+
+    /// <summary>Deliveries of acknowledged messages missing, by the URL each stream first opened on (they sum to <see cref="LoadReport.Lost"/>).</summary>
+    public required IReadOnlyDictionary<string, long> LostByInstance { get; init; }
+    /// <summary>For each instance with a loss: which acknowledged messages its streams lack (sequence runs, when posted, on how many streams).</summary>
+    public IReadOnlyDictionary<string, string> LostMessages { get; init; } = new Dictionary<string, string>();
+    public required long Reconnects { get; init; }
+    public required IReadOnlyDictionary<string, int> ReconnectCauses { get; init; }
+    /// <summary>Named <c>reset</c> events (resume point no longer in the log; a page would reload its history).</summary>
+    public required long Resets { get; init; }
+    /// <summary>From the fault's end until the first acknowledged message posted after it had reached every counted stream; null: it never did.</summary>
+    public double? RecoverMs { get; init; }
+    public required int StreamsCounted { get; init; }
+    public required int StreamsOpenAtEnd { get; init; }
+}
+
 /// <summary>The outcome of one run: what was sent, what arrived, how fast, and what it cost the servers.</summary>
 internal sealed record LoadReport
 {
@@ -65,7 +100,13 @@ internal sealed record LoadReport
     public double? RssPerStreamKiB { get; init; }
     public required double DriverCpuMs { get; init; }
 
-    /// <summary>Nothing lost or duplicated, every stream stayed open, every POST was accepted.</summary>
+    /// <summary>The fault run's figures; null for a run without a fault.</summary>
+    public FaultReport? Fault { get; init; }
+
+    /// <summary>
+    /// Nothing lost or duplicated, every stream stayed open, every POST was accepted. With a fault: the fault happened,
+    /// some POST was acknowledged, none of those was lost on any stream, nothing twice, every stream open at the end.
+    /// </summary>
     public required bool Ok { get; init; }
 
     public string ToJson() => JsonSerializer.Serialize(this, ReportJsonContext.Default.LoadReport);
@@ -105,6 +146,11 @@ internal sealed record LoadReport
             rows.Insert(rows.Count - 1, ("stream error", error));
         }
 
+        if (Fault is { } fault)
+        {
+            rows.InsertRange(rows.Count - 1, FaultRows(fault, this));
+        }
+
         var width = rows.Max(r => r.Item1.Length);
         var sb = new StringBuilder();
         foreach (var (name, value) in rows)
@@ -114,6 +160,27 @@ internal sealed record LoadReport
 
         return sb.ToString();
     }
+
+    private static IEnumerable<(string, string)> FaultRows(FaultReport f, LoadReport r)
+    {
+        yield return ("fault", $"{f.Kind} at {F(f.AtSeconds)} s" + (f.Kind == "instance-kill" ? "" : $" for {F(f.ForSeconds)} s") + $": {f.Target}");
+        yield return ("fault window", f.Error is not null
+            ? $"FAILED: {f.Error}"
+            : $"{F(f.StartMs)} -> {F(f.EndMs)} ms into posting" + (f.NewRedisPid is { } pid ? $"; redis-server's new pid {pid}" : ""));
+        yield return ("acknowledged", $"{r.PostsAccepted}; refused {r.PostsFailed}" + Kinds(r.PostErrors));
+        yield return ("lost of ack", $"{r.Lost} ({string.Join(", ", f.LostByInstance.Select(l => $"{l.Key} {l.Value}"))}); {r.Duplicates} duplicates, {r.Unexpected} unexpected");
+        foreach (var (url, messages) in f.LostMessages)
+        {
+            yield return ("lost msgs", $"{url}: {messages}");
+        }
+
+        yield return ("reconnects", $"{f.Reconnects}" + Kinds(f.ReconnectCauses) + $"; {f.Resets} resets; {f.StreamsOpenAtEnd} of {f.StreamsCounted} streams open at the end");
+        yield return ("recovery", (f.RecoverMs is null ? "never (the first message acknowledged after the fault did not reach every stream)" : $"{F(f.RecoverMs)} ms after the fault ended") +
+            $"; max latency {Ms(r.LatencyMaxMs)}");
+    }
+
+    private static string Kinds(IReadOnlyDictionary<string, int> counts) =>
+        counts.Count == 0 ? "" : $" ({string.Join(", ", counts.OrderByDescending(k => k.Value).Select(k => $"{k.Value} x {k.Key}"))})";
 
     private static string F(double? value) => value is null ? "-" : value.Value.ToString("0.##", CultureInfo.InvariantCulture);
 

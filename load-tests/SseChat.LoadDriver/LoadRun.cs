@@ -15,13 +15,29 @@ internal static class LoadRun
     private static readonly TimeSpan PostTimeout = TimeSpan.FromSeconds(10);
     private static readonly TimeSpan Quiet = TimeSpan.FromMilliseconds(500);
 
-    public static async Task<LoadReport> RunAsync(DriverOptions options, TextWriter progress, CancellationToken cancellationToken)
+    /// <summary>How long after posting ended the fault may still take to finish (it ends before posting does, unless it hangs).</summary>
+    private static readonly TimeSpan FaultBound = TimeSpan.FromSeconds(60);
+
+    public static Task<LoadReport> RunAsync(DriverOptions options, TextWriter progress, CancellationToken cancellationToken) =>
+        RunAsync(options, progress, null, cancellationToken);
+
+    /// <param name="faultTarget">what a fault run acts on; null: the processes of --pids (<see cref="ProcessFaultTarget"/>).</param>
+    public static async Task<LoadReport> RunAsync(DriverOptions options, TextWriter progress, IFaultTarget? faultTarget, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(progress);
         options.Validate();
+        progress = TextWriter.Synchronized(progress);
         var run = options.RunId ?? LoadText.NewRunId();
-        var ledger = new DeliveryLedger(options.MessageCount);
+        var faulted = options.Fault is not null;
+        if (faulted)
+        {
+            faultTarget ??= ProcessFaultTarget.For(options);
+        }
+
+        // Per-message arrival times only where a fault run needs them (time to recover).
+        var ledger = new DeliveryLedger(options.MessageCount, trackArrivals: faulted);
+        var reconnection = faulted ? new Reconnection() : null;
 
         using var streamHandler = new SocketsHttpHandler
         {
@@ -49,7 +65,7 @@ internal static class LoadRun
         progress.WriteLine($"run {run}: opening {options.Clients} streams on {instances.Length} instance(s)");
         using var streams = new StreamSet([.. instances.Select(i => i.Events)], options.Clients, ledger.MessageCount, options.OpenConcurrency, cancellationToken);
         var openStart = Stopwatch.GetTimestamp();
-        streams.Start(streamHttp, StreamReceiver.CreateParser(run), ledger, options.OpenTimeout);
+        streams.Start(streamHttp, StreamReceiver.CreateParser(run), ledger, options.OpenTimeout, reconnection);
         await WaitAllSettledAsync(streams, options.OpenTimeout, progress, cancellationToken);
         var openSeconds = Stopwatch.GetElapsedTime(openStart).TotalSeconds;
         var settleStart = Stopwatch.GetTimestamp();
@@ -77,22 +93,37 @@ internal static class LoadRun
         var errors = new ConcurrentDictionary<string, int>(StringComparer.Ordinal);
         progress.WriteLine($"posting {ledger.MessageCount} messages at {options.Rate.ToString(CultureInfo.InvariantCulture)}/s");
         var postingStart = Stopwatch.GetTimestamp();
-        var posts = await PostScheduleAsync(options, instances, run, ledger, postHttp, errors, cancellationToken);
-        await Task.WhenAll(posts).WaitAsync(PostTimeout + TimeSpan.FromSeconds(5), cancellationToken);
+        var faultTask = faulted ? FaultRunner.RunAsync(options, faultTarget!, postingStart, progress, cancellationToken) : null;
+        FaultOutcome? fault = null;
+        try
+        {
+            var posts = await PostScheduleAsync(options, instances, run, ledger, postHttp, errors, cancellationToken);
+            await Task.WhenAll(posts).WaitAsync(PostTimeout + TimeSpan.FromSeconds(5), cancellationToken);
+        }
+        finally
+        {
+            // Also when posting failed: the fault puts Redis back before the run ends.
+            fault = faultTask is null ? null : await faultTask.WaitAsync(FaultBound, CancellationToken.None);
+        }
+
         var postingSeconds = Stopwatch.GetElapsedTime(postingStart).TotalSeconds;
         var accepted = Bitmaps.Count(ledger.Accepted);
         var failed = ledger.MessageCount - accepted;
 
-        // Phase 3: wait for what is still on its way.
+        // Phase 3: wait for what is still on its way (in a fault run, also for every stream to be back).
         var drainStart = Stopwatch.GetTimestamp();
         var target = accepted * counted.Length;
-        while (!AllDelivered(streams, counted, ledger, target) && Stopwatch.GetElapsedTime(drainStart) < options.Drain && streams.OpenCount > 0)
+        while (Stopwatch.GetElapsedTime(drainStart) < options.Drain
+            && (faulted
+                ? !(AllDelivered(streams, counted, ledger, target) && counted.All(r => r.Connected))
+                : !AllDelivered(streams, counted, ledger, target) && streams.OpenCount > 0))
         {
             await Task.Delay(20, cancellationToken);
         }
 
         var drainSeconds = Stopwatch.GetElapsedTime(drainStart).TotalSeconds;
-        var cpuEnd = ProcessStats.Read(options.Pids);
+        var openAtEnd = counted.Count(r => r.Connected);
+        var serverCpu = ServerCpu(options.Pids, cpuStart, fault);
         var driverCpuMs = (self.TotalProcessorTime - driverCpuStart).TotalMilliseconds;
         progress.WriteLine($"posted {accepted}/{ledger.MessageCount} in {postingSeconds:0.0} s; drained in {drainSeconds:0.00} s; closing streams");
         await streams.StopAsync(TimeSpan.FromSeconds(10));
@@ -107,20 +138,24 @@ internal static class LoadRun
             lastDelivery = Math.Max(lastDelivery, r.LastDeliveryAt);
         }
 
-        // Failed: never delivered a first event. Dropped: opened, then ended before the run stopped it (any phase).
+        // Failed: never delivered a first event. Dropped: opened, then ended before the run stopped it (any phase);
+        // in a fault run, where streams come back: opened, and not open at the end.
         var streamsFailed = streams.Receivers.Count(r => !r.Opened);
-        var dropped = streams.Receivers.Count(r => r.Opened && r.Failure is not null);
+        var dropped = faulted ? counted.Length - openAtEnd : streams.Receivers.Count(r => r.Opened && r.Failure is not null);
 
         var expected = accepted * counted.Length;
         var deliverySeconds = Stopwatch.GetElapsedTime(postingStart, lastDelivery).TotalSeconds;
-        var processes = options.Pids.Select((pid, i) => new ProcessReport(
-            pid,
-            ProcessSample.TicksToMilliseconds(cpuEnd[i].CpuTicks - cpuStart[i].CpuTicks),
-            ProcessSample.TicksToMilliseconds(cpuEnd[i].SystemTicks - cpuStart[i].SystemTicks),
+        var processes = serverCpu.Select((cpu, i) => new ProcessReport(
+            options.Pids[i],
+            ProcessSample.TicksToMilliseconds(cpu.Ticks),
+            ProcessSample.TicksToMilliseconds(cpu.SystemTicks),
             before[i].RssKiB,
             open[i].RssKiB)).ToArray();
         var serverCpuMs = options.Pids.Count == 0 ? (double?)null : processes.Sum(p => p.CpuMs);
         var lost = expected - delivered;
+        var faultReport = fault is null
+            ? null
+            : Tally(options, fault, counted, ledger, reconnection!, postingStart, accepted, openAtEnd);
 
         return new LoadReport
         {
@@ -166,8 +201,151 @@ internal static class LoadRun
                 ? null
                 : (double)(open.Sum(s => s.RssKiB) - before.Sum(s => s.RssKiB)) / counted.Length,
             DriverCpuMs = driverCpuMs,
-            Ok = lost == 0 && duplicates == 0 && streamsFailed == 0 && dropped == 0 && failed == 0,
+            Fault = faultReport,
+            Ok = lost == 0 && duplicates == 0 && streamsFailed == 0 && dropped == 0
+                && (faultReport is null ? failed == 0 : faultReport.Error is null && faultReport.EndMs is not null && accepted > 0),
         };
+    }
+
+    /// <summary>
+    /// CPU ticks of each server process from the first POST (<paramref name="start"/>) to now. Across a fault, a process that was killed counts
+    /// up to the fault, and Redis started again counts its old process up to the fault plus its new one's lifetime.
+    /// </summary>
+    private static (long Ticks, long SystemTicks)[] ServerCpu(IReadOnlyList<int> pids, ProcessSample[] start, FaultOutcome? fault)
+    {
+        if (fault is null)
+        {
+            var end = ProcessStats.Read(pids);
+            return [.. end.Select((e, i) => (e.CpuTicks - start[i].CpuTicks, e.SystemTicks - start[i].SystemTicks))];
+        }
+
+        var cpu = new (long, long)[pids.Count];
+        for (var i = 0; i < pids.Count; i++)
+        {
+            var replacement = i == pids.Count - 1 ? fault.NewRedisPid : null;
+            var now = ProcessStats.TryRead([replacement ?? pids[i]])[0];
+            var untilFault = i < fault.BeforeFault.Length ? fault.BeforeFault[i] : null;
+            cpu[i] = (replacement, now) switch
+            {
+                (null, { } same) => (same.CpuTicks - start[i].CpuTicks, same.SystemTicks - start[i].SystemTicks),
+                _ => ((untilFault?.CpuTicks ?? start[i].CpuTicks) - start[i].CpuTicks + (replacement is null ? 0 : now?.CpuTicks ?? 0),
+                    (untilFault?.SystemTicks ?? start[i].SystemTicks) - start[i].SystemTicks + (replacement is null ? 0 : now?.SystemTicks ?? 0)),
+            };
+        }
+
+        return cpu;
+    }
+
+    /// <summary>A fault run's own figures: losses per instance, reconnects, time to recover.</summary>
+    private static FaultReport Tally(
+        DriverOptions options,
+        FaultOutcome fault,
+        StreamReceiver[] counted,
+        DeliveryLedger ledger,
+        Reconnection reconnection,
+        long postingStart,
+        long accepted,
+        int openAtEnd)
+    {
+        var kind = options.Fault!.Value;
+        var urls = options.Urls.Select(u => u.ToString().TrimEnd('/')).ToArray();
+        var lostByInstance = new Dictionary<string, long>(StringComparer.Ordinal);
+        var lostMessages = new Dictionary<string, string>(StringComparer.Ordinal);
+        for (var i = 0; i < urls.Length; i++)
+        {
+            var streams = counted.Where(r => r.Instance == i).ToArray();
+            lostByInstance[urls[i]] = streams.Sum(r => accepted - DeliveredOfAccepted(r, ledger));
+            if (lostByInstance[urls[i]] > 0)
+            {
+                lostMessages[urls[i]] = DescribeMissing(streams, ledger, postingStart);
+            }
+        }
+
+        double? Since(long at) => at == 0 ? null : Stopwatch.GetElapsedTime(postingStart, at).TotalMilliseconds;
+        return new FaultReport
+        {
+            Kind = FaultKinds.Name(kind),
+            AtSeconds = options.FaultAt.TotalSeconds,
+            ForSeconds = kind == FaultKind.InstanceKill ? 0 : options.FaultFor.TotalSeconds,
+            Target = kind == FaultKind.InstanceKill
+                ? $"instance {urls[options.FaultInstanceIndex]} (pid {options.Pids[options.FaultInstanceIndex]})"
+                : $"redis-server (pid {options.Pids[^1]})",
+            StartMs = Since(fault.StartedAt),
+            EndMs = Since(fault.EndedAt),
+            NewRedisPid = fault.NewRedisPid,
+            Error = fault.Error,
+            LostByInstance = lostByInstance,
+            LostMessages = lostMessages,
+            Reconnects = counted.Sum(r => r.Reconnects),
+            ReconnectCauses = reconnection.Causes.ToDictionary(c => c.Key, c => c.Value, StringComparer.Ordinal),
+            Resets = counted.Sum(r => r.Resets),
+            RecoverMs = RecoveryMs(fault, counted, ledger),
+            StreamsCounted = counted.Length,
+            StreamsOpenAtEnd = openAtEnd,
+        };
+    }
+
+    /// <summary>
+    /// The acknowledged messages some of these streams lack, as runs of sequence numbers with when the run's first was
+    /// posted (ms into posting) and on how many streams it is missing: "512-515 at 10240 ms on 100 streams". At most 10 runs.
+    /// </summary>
+    private static string DescribeMissing(StreamReceiver[] streams, DeliveryLedger ledger, long postingStart)
+    {
+        const int MaxRuns = 10;
+        var runs = new List<string>();
+        var more = 0;
+        var seq = 0;
+        int Missing(int s) => ledger.IsAccepted(s) ? streams.Count(r => !r.HasSeen(s)) : 0;
+        while (seq < ledger.MessageCount)
+        {
+            var missing = Missing(seq);
+            if (missing == 0)
+            {
+                seq++;
+                continue;
+            }
+
+            var first = seq;
+            while (seq + 1 < ledger.MessageCount && Missing(seq + 1) > 0)
+            {
+                seq++;
+            }
+
+            if (runs.Count < MaxRuns)
+            {
+                var at = Stopwatch.GetElapsedTime(postingStart, ledger.SentAt(first)).TotalMilliseconds;
+                runs.Add(string.Create(CultureInfo.InvariantCulture, $"{(first == seq ? $"{first}" : $"{first}-{seq}")} at {at:0} ms on {missing} streams"));
+            }
+            else
+            {
+                more++;
+            }
+
+            seq++;
+        }
+
+        return string.Join(", ", runs) + (more > 0 ? string.Create(CultureInfo.InvariantCulture, $" and {more} more runs") : "");
+    }
+
+    /// <summary>From the fault's end until the first message acknowledged among those posted after it reached the last counted stream.</summary>
+    private static double? RecoveryMs(FaultOutcome fault, StreamReceiver[] counted, DeliveryLedger ledger)
+    {
+        if (fault.EndedAt == 0)
+        {
+            return null;
+        }
+
+        for (var seq = 0; seq < ledger.MessageCount; seq++)
+        {
+            if (ledger.SentAt(seq) >= fault.EndedAt && ledger.IsAccepted(seq))
+            {
+                return counted.All(r => r.HasSeen(seq))
+                    ? Math.Max(0, Stopwatch.GetElapsedTime(fault.EndedAt, ledger.LastArrival(seq)).TotalMilliseconds)
+                    : null;
+            }
+        }
+
+        return null;
     }
 
     /// <summary>
@@ -318,7 +496,7 @@ internal static class LoadRun
         catch (Exception ex)
 #pragma warning restore CA1031
         {
-            errors.AddOrUpdate(ex is TaskCanceledException ? "timeout" : ex.GetType().Name, 1, (_, n) => n + 1);
+            errors.AddOrUpdate(Failures.Kind(ex), 1, (_, n) => n + 1);
         }
     }
 

@@ -42,6 +42,45 @@ internal static class ProcessStats
         return samples;
     }
 
+    /// <summary>The processes that still run (null for one that has exited, e.g. after a fault); never throws for a missing one.</summary>
+    public static ProcessSample?[] TryRead(IReadOnlyList<int> pids)
+    {
+        var samples = new ProcessSample?[pids.Count];
+        for (var i = 0; i < pids.Count; i++)
+        {
+            samples[i] = IsRunning(pids[i]) ? TryRead(pids[i]) : null;
+        }
+
+        return samples;
+    }
+
+    /// <summary>True while the process exists and is not a zombie (exited, not yet reaped by its parent).</summary>
+    public static bool IsRunning(int pid)
+    {
+        try
+        {
+            var stat = File.ReadAllText($"/proc/{pid.ToString(CultureInfo.InvariantCulture)}/stat");
+            var end = stat.LastIndexOf(')');
+            return end > 0 && end + 2 < stat.Length && stat[end + 2] is not ('Z' or 'X');
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return false;
+        }
+    }
+
+    private static ProcessSample? TryRead(int pid)
+    {
+        try
+        {
+            return Read(pid);
+        }
+        catch (InvalidOperationException)
+        {
+            return null;
+        }
+    }
+
     /// <summary>utime and stime: fields 14 and 15 of /proc/&lt;pid&gt;/stat, counted after the parenthesised command name.</summary>
     public static (long User, long System) ParseCpuTicks(string stat)
     {

@@ -21,7 +21,7 @@ internal sealed class StreamSet : IDisposable
         _receivers = new StreamReceiver[clients];
         for (var i = 0; i < clients; i++)
         {
-            _receivers[i] = new StreamReceiver(i, events[i % events.Count], messageCount);
+            _receivers[i] = new StreamReceiver(i, events, i % events.Count, messageCount);
         }
 
         _tasks = new Task[clients];
@@ -59,11 +59,15 @@ internal sealed class StreamSet : IDisposable
     /// <summary>Distinct messages of this run received, summed over the streams.</summary>
     public long Unique => Sum(static r => r.Unique);
 
-    public void Start(HttpClient http, SseItemParser<long> parser, DeliveryLedger ledger, TimeSpan openTimeout)
+    /// <summary>Streams currently delivering (connected and past their first event).</summary>
+    public int ConnectedCount => _receivers.Count(static r => r.Connected);
+
+    /// <param name="reconnection">given in fault runs: streams that end come back (see <see cref="StreamReceiver.RunAsync"/>).</param>
+    public void Start(HttpClient http, SseItemParser<long> parser, DeliveryLedger ledger, TimeSpan openTimeout, Reconnection? reconnection = null)
     {
         for (var i = 0; i < _receivers.Length; i++)
         {
-            _tasks[i] = RunOneAsync(_receivers[i], http, parser, ledger, openTimeout);
+            _tasks[i] = RunOneAsync(_receivers[i], http, parser, ledger, openTimeout, reconnection);
         }
     }
 
@@ -98,7 +102,7 @@ internal sealed class StreamSet : IDisposable
         return n;
     }
 
-    private async Task RunOneAsync(StreamReceiver receiver, HttpClient http, SseItemParser<long> parser, DeliveryLedger ledger, TimeSpan openTimeout)
+    private async Task RunOneAsync(StreamReceiver receiver, HttpClient http, SseItemParser<long> parser, DeliveryLedger ledger, TimeSpan openTimeout, Reconnection? reconnection)
     {
         try
         {
@@ -128,7 +132,7 @@ internal sealed class StreamSet : IDisposable
             }
         }
 
-        await receiver.RunAsync(http, parser, ledger, openTimeout, Opened, _stop.Token);
+        await receiver.RunAsync(http, parser, ledger, openTimeout, Opened, reconnection, _stop.Token);
     }
 
     private void OnSettled()
