@@ -38,12 +38,13 @@ public sealed class RedisPresenceStoreTests : IAsyncLifetime
     {
         _redis = await ConnectionMultiplexer.ConnectAsync(_server.Configuration);
         _services = new ServiceCollection()
-            .AddResiliencePipeline(BusResilience.PublishPipeline, BusResilience.Configure)
+            .AddResiliencePipeline(RedisResilience.Writes, RedisResilience.ConfigureWrites)
+            .AddResiliencePipeline(RedisResilience.Reads, RedisResilience.ConfigureReads)
             .AddMetrics()
             .AddSingleton<ChatMetrics>()
             .BuildServiceProvider();
         var queue = await _redis.GetSubscriber().SubscribeAsync(_keys.Channel(Room));
-        queue.OnMessage(m => _notices.Writer.TryWrite(EventCodec.DeserializeChannelPayload((string)m.Message!).Event));
+        queue.OnMessage(m => _notices.Writer.TryWrite(RedisWireFormat.ReadFrame((string)m.Message!).Event));
     }
 
     public async Task DisposeAsync()
@@ -190,9 +191,9 @@ public sealed class RedisPresenceStoreTests : IAsyncLifetime
     }
 
     private RedisPresenceStore Store(TimeSpan expiry, int listLimit = 100) => new(
-        _redis, _keys, _services.GetRequiredService<ResiliencePipelineProvider<string>>(),
-        Options.Create(new ChatOptions { PresenceExpiry = expiry, PresenceListLimit = listLimit }), _services.GetRequiredService<ChatMetrics>(),
-        NullLogger<RedisPresenceStore>.Instance);
+        new RedisGateway(_redis, _services.GetRequiredService<ResiliencePipelineProvider<string>>(), _services.GetRequiredService<ChatMetrics>(),
+            NullLogger<RedisGateway>.Instance),
+        _keys, Options.Create(new ChatOptions { PresenceExpiry = expiry, PresenceListLimit = listLimit }), NullLogger<RedisPresenceStore>.Instance);
 
     private static Member Person(string nick) => TestPresence.Person(nick);
 
@@ -211,8 +212,9 @@ public sealed class RedisPresenceStoreTests : IAsyncLifetime
     /// <summary>Publishes a marker on the channel: pub/sub keeps order, so anything announced before arrives first.</summary>
     private async Task AssertNoMoreNoticesAsync()
     {
-        var marker = new ChatEvent(ChatEventKind.PresenceChanged, Room, "marker-" + Guid.NewGuid().ToString("N"), "", DateTimeOffset.UnixEpoch);
-        await _redis.GetSubscriber().PublishAsync(_keys.Channel(Room), EventCodec.NoticePayload(marker));
+        var marker = new ChatEvent(ChatEventKind.PresenceChanged, Room, "marker-" + Guid.NewGuid().ToString("N"), "", DateTimeOffset.UnixEpoch,
+            Presence: new PresenceStamp(0, 0));
+        await _redis.GetSubscriber().PublishAsync(_keys.Channel(Room), RedisWireFormat.NoticeFrame(marker));
         var next = await NextNoticeAsync();
         Assert.True(next.Nick == marker.Nick, $"unexpected notice: {next.Kind} {next.Nick}");
     }

@@ -204,10 +204,32 @@ internal sealed class GatedChatBus(InProcessChatBus inner, DispatchGate gate) : 
     public Task<LogRead> ReadAfterAsync(string room, LogId after, int maxCount, CancellationToken cancellationToken) =>
         inner.ReadAfterAsync(room, after, maxCount, cancellationToken);
 
-    public Task<IAsyncDisposable> SubscribeAsync(string room, Func<ChatEvent, ValueTask> handler, CancellationToken cancellationToken) =>
-        inner.SubscribeAsync(room, async e =>
+    public ValueTask PublishNoticeAsync(ChatEvent notice, CancellationToken cancellationToken) =>
+        inner.PublishNoticeAsync(notice, cancellationToken);
+
+    /// <summary>Events wait in a queue of their own, in order, and reach the handler once the gate is open.</summary>
+    public async Task<IAsyncDisposable> SubscribeAsync(string room, Action<ChatEvent> handler, CancellationToken cancellationToken)
+    {
+        var held = System.Threading.Channels.Channel.CreateUnbounded<ChatEvent>();
+        var pump = Task.Run(async () =>
         {
-            await gate.WaitAsync().WaitAsync(TimeSpan.FromSeconds(30));
-            await handler(e);
-        }, cancellationToken);
+            await foreach (var e in held.Reader.ReadAllAsync())
+            {
+                await gate.WaitAsync().WaitAsync(TimeSpan.FromSeconds(30));
+                handler(e);
+            }
+        }, CancellationToken.None);
+        var subscription = await inner.SubscribeAsync(room, e => held.Writer.TryWrite(e), cancellationToken);
+        return new Unsubscriber(subscription, held, pump);
+    }
+
+    private sealed class Unsubscriber(IAsyncDisposable inner, System.Threading.Channels.Channel<ChatEvent> held, Task pump) : IAsyncDisposable
+    {
+        public async ValueTask DisposeAsync()
+        {
+            await inner.DisposeAsync();
+            held.Writer.TryComplete();
+            await pump.WaitAsync(TimeSpan.FromSeconds(30));
+        }
+    }
 }

@@ -24,10 +24,13 @@ internal static class TestPresence
         return new PresenceTracker(new InProcessPresenceStore(bus, wrapped, time), wrapped, time, NullLogger<PresenceTracker>.Instance);
     }
 
-    public static PresenceFanOuts FanOuts(IPresence presence, FragmentRenderer renderer, ChatMetrics metrics, TimeProvider time, ChatOptions options) =>
-        new(presence, renderer, Options.Create(options), metrics, time, NullLogger<PresenceFanOut>.Instance);
+    /// <summary>The frames a room sends, rendered by <paramref name="renderer"/>.</summary>
+    public static SseFrames Frames(FragmentRenderer renderer, ChatOptions? options = null) => new(renderer, Options.Create(options ?? new ChatOptions()));
 
-    public static PresenceFanOuts FanOuts(InProcessChatBus bus, FragmentRenderer renderer, ChatMetrics metrics, TimeProvider time)
+    public static PresenceFanOutFactory FanOuts(IPresence presence, FragmentRenderer renderer, ChatMetrics metrics, TimeProvider time, ChatOptions options) =>
+        new(presence, Frames(renderer, options), Options.Create(options), metrics, time, NullLogger<PresenceFanOut>.Instance);
+
+    public static PresenceFanOutFactory FanOuts(InProcessChatBus bus, FragmentRenderer renderer, ChatMetrics metrics, TimeProvider time)
     {
         var options = new ChatOptions();
         return FanOuts(Tracker(bus, time, options), renderer, metrics, time, options);

@@ -1,7 +1,9 @@
 using System.Net.ServerSentEvents;
 using System.Text;
 using SseChat.LoadDriver;
+using SseChat.Web.Bus;
 using SseChat.Web.Chat;
+using SseChat.Web.Presence;
 using SseChat.Web.Streaming;
 using SseChat.Web.Tests.Infrastructure;
 
@@ -135,14 +137,15 @@ public sealed class LoadDriverTests
     [Fact]
     public async Task The_marker_survives_the_apps_rendering_and_framing_and_the_parser_finds_it()
     {
-        var renderer = new FragmentRenderer();
+        var frames = TestPresence.Frames(new FragmentRenderer());
         var text = LoadText.Format("run1", 1234, 1732000000000, 300);
-        var message = renderer.Render(new ChatEvent(ChatEventKind.Message, ChatOptions.Lobby, "ann <b>", text, DateTimeOffset.UnixEpoch, "5-0"));
-        var joined = renderer.Render(new ChatEvent(ChatEventKind.UserJoined, ChatOptions.Lobby, "ann <b>", "", DateTimeOffset.UnixEpoch));
+        var message = new ChatEvent(ChatEventKind.Message, ChatOptions.Lobby, "ann <b>", text, DateTimeOffset.UnixEpoch, new LogId(5, 0));
+        var joined = new PresenceChanges();
+        joined.Add(new ChatEvent(ChatEventKind.UserJoined, ChatOptions.Lobby, "ann <b>", "", DateTimeOffset.UnixEpoch, Presence: new PresenceStamp(1, 1)));
         var stream = new MemoryStream([
-            .. await SseFrames.ControlAsync("ping", "", TimeSpan.FromSeconds(2)),
-            .. await SseFrames.FragmentAsync(joined, null),
-            .. await SseFrames.FragmentAsync(message, "5-0"),
+            .. frames.Hello.Bytes,
+            .. frames.PresenceUpdate(joined, list: null)!.Value.Bytes,
+            .. frames.Message(message).Bytes,
         ]);
 
         var parsed = new List<long>();
@@ -152,7 +155,7 @@ public sealed class LoadDriverTests
         }
 
         Assert.Equal([StreamReceiver.Control, StreamReceiver.OtherContent, 1234], parsed);
-        Assert.Contains(text, message, StringComparison.Ordinal);
+        Assert.Contains(text, Encoding.UTF8.GetString(frames.Message(message).Bytes), StringComparison.Ordinal);
     }
 
     [Fact]

@@ -1,5 +1,6 @@
 using System.Globalization;
 using AngleSharp.Dom;
+using SseChat.Web.Bus;
 using SseChat.Web.Chat;
 using SseChat.Web.Presence;
 using SseChat.Web.Tests.Infrastructure;
@@ -59,7 +60,7 @@ public sealed class FragmentRendererTests
     [Fact]
     public async Task Message_fragment_declares_its_kind_id_nick_and_time()
     {
-        var html = new FragmentRenderer().Render(Message("ann", "hello") with { Id = "1764234300000-7" });
+        var html = new FragmentRenderer().Render(Message("ann", "hello") with { Id = new LogId(1764234300000, 7) });
 
         var item = (await ChatBrowser.Parse($"<ol>{html}</ol>")).QuerySelector("ol > li")!;
         Assert.Equal("message", item.GetAttribute("data-kind"));

@@ -32,9 +32,9 @@ public sealed class PresenceFanOutTests : IAsyncLifetime
     private readonly CancellationTokenSource _stop = new();
     private InProcessChatBus _bus = null!;
     private PresenceTracker _tracker = null!;
-    private RoomHub _hub = null!;
+    private RoomFanOut _hub = null!;
     private PresenceFanOut _fanOut = null!;
-    private StreamConnection _stream = null!;
+    private SseWriter _stream = null!;
     private IAsyncDisposable _subscription = null!;
     private Task _pump = null!;
     private Task _reader = null!;
@@ -45,9 +45,10 @@ public sealed class PresenceFanOutTests : IAsyncLifetime
         _bus = new InProcessChatBus(Microsoft.Extensions.Options.Options.Create(options), _time, NullLogger<InProcessChatBus>.Instance);
         _tracker = TestPresence.Tracker(_bus, _time, options);
         var (renderer, metrics) = (new FragmentRenderer(), new ChatMetrics(_services.GetRequiredService<IMeterFactory>()));
-        _hub = new RoomHub(Room, _bus, renderer, metrics, TestPresence.FanOuts(_tracker, renderer, metrics, _time, options), new StreamFlushing(TimeSpan.Zero, 1), _time);
-        _fanOut = new PresenceFanOut(_hub, _tracker, renderer, Window, metrics, _time, NullLogger<PresenceFanOut>.Instance);
-        _stream = new StreamConnection(1024);
+        var frames = TestPresence.Frames(renderer, options);
+        _hub = new RoomFanOut(Room, _bus, frames, metrics, TestPresence.FanOuts(_tracker, renderer, metrics, _time, options), new FlushPolicy(TimeSpan.Zero, 1), _time);
+        _fanOut = new PresenceFanOut(_hub, _tracker, frames, Window, metrics, _time, NullLogger<PresenceFanOut>.Instance);
+        _stream = new SseWriter(1024);
         _hub.Add(_stream);
         _pump = _stream.RunAsync(_pipe.Writer, _stop.Token);
         _reader = Task.Run(async () =>
@@ -58,7 +59,7 @@ public sealed class PresenceFanOutTests : IAsyncLifetime
             }
         });
         // The notices the store publishes; the test hands them to the fan-out, as the hub's subscription would.
-        _subscription = await _bus.SubscribeAsync(Room, e => { _notices.Writer.TryWrite(e); return ValueTask.CompletedTask; }, CancellationToken.None);
+        _subscription = await _bus.SubscribeAsync(Room, e => _notices.Writer.TryWrite(e), CancellationToken.None);
     }
 
     public async Task DisposeAsync()

@@ -30,7 +30,7 @@ public sealed class PresenceTrackerTests : IAsyncLifetime
         var options = Options.Create(new ChatOptions { PresenceLeaveGrace = Grace });
         _bus = new InProcessChatBus(options, _time, NullLogger<InProcessChatBus>.Instance);
         _tracker = new PresenceTracker(new InProcessPresenceStore(_bus, options, _time), options, _time, NullLogger<PresenceTracker>.Instance);
-        _subscription = await _bus.SubscribeAsync(Room, e => { _notices.Writer.TryWrite(e); return ValueTask.CompletedTask; }, CancellationToken.None);
+        _subscription = await _bus.SubscribeAsync(Room, e => _notices.Writer.TryWrite(e), CancellationToken.None);
     }
 
     public async Task DisposeAsync()
@@ -169,7 +169,7 @@ public sealed class PresenceTrackerTests : IAsyncLifetime
     private async Task AssertNothingAnnouncedAsync(string when)
     {
         var marker = $"marker-{Guid.NewGuid():N}";
-        _bus.PublishNotice(new ChatEvent(ChatEventKind.PresenceChanged, Room, marker, "", _time.GetUtcNow()));
+        await _bus.PublishNoticeAsync(new ChatEvent(ChatEventKind.PresenceChanged, Room, marker, "", _time.GetUtcNow()), CancellationToken.None);
         var next = await NextNoticeAsync();
         Assert.True(next.Nick == marker, $"Something was announced {when}: {next.Kind} {next.Nick}");
     }

@@ -142,7 +142,7 @@ public sealed class RedisRoomSubscriptionTests : IAsyncDisposable
     private static LogId LogId(long n) => new(n, 0);
 
     private static ChatEvent Message(long n) =>
-        new(ChatEventKind.Message, "lobby", "ann", $"m{n}", DateTimeOffset.UnixEpoch, LogId(n).ToString(), $"c{n}");
+        new(ChatEventKind.Message, "lobby", "ann", $"m{n}", DateTimeOffset.UnixEpoch, LogId(n), $"c{n}");
 
     /// <summary>Appends message n to the log (as the append script does), without publishing it.</summary>
     private void Logged(long n, long? sequence = null)
@@ -171,15 +171,12 @@ public sealed class RedisRoomSubscriptionTests : IAsyncDisposable
         lock (_log)
         {
             return Task.FromResult<IReadOnlyList<LoggedEvent>>(
-                [.. _log.Where(e => Bus.LogId.ParseOrDefault(e.Event.Id) > after).OrderBy(e => Bus.LogId.ParseOrDefault(e.Event.Id)).Take(maxCount)]);
+                [.. _log.Where(e => e.Event.Id > after).OrderBy(e => e.Event.Id).Take(maxCount)]);
         }
     }
 
-    private ValueTask OnEvent(ChatEvent e)
-    {
-        _delivered.Writer.TryWrite(e.Kind == ChatEventKind.Message ? Bus.LogId.ParseOrDefault(e.Id).Milliseconds.ToString(System.Globalization.CultureInfo.InvariantCulture) : $"joined {e.Nick}");
-        return ValueTask.CompletedTask;
-    }
+    private void OnEvent(ChatEvent e) =>
+        _delivered.Writer.TryWrite(e.Kind == ChatEventKind.Message ? e.Id!.Value.Milliseconds.ToString(System.Globalization.CultureInfo.InvariantCulture) : $"joined {e.Nick}");
 
     private async Task<string> NextDeliveredAsync()
     {

@@ -1,29 +1,44 @@
 using System.Net.ServerSentEvents;
 using System.Text;
+using SseChat.Web.Bus;
 using SseChat.Web.Streaming;
 
 namespace SseChat.Web.Tests.Unit;
 
+/// <summary>
+/// Frames are encoded by hand, synchronously, once per event; these tests hold them to the bytes the framework's
+/// SseFormatter writes for the same event, and read them back with its SseParser.
+/// </summary>
 public sealed class SseFramesTests
 {
-    [Fact]
-    public async Task Multi_line_fragment_becomes_one_unnamed_event_with_a_data_line_per_line_and_an_id()
+    public static TheoryData<string?, string, string?, int?> Events => new()
     {
-        var html = "<li data-kind=\"message\">\n<span>a</span>\n<p>b</p>\n</li>";
+        { null, "<li data-kind=\"message\">\n<span>a</span>\n<p>b</p>\n</li>", "1700000000000-3", null },
+        { null, "<li>\r\none\rtwo\n</li>", "5-0", null },
+        { null, "<li>joined</li>", null, null },
+        { null, "", null, null },
+        { null, "ends with a newline\n", null, null },
+        { "ping", "", null, 2000 },
+        { "reset", "history", null, null },
+        { "reconnect", "", null, 250 },
+    };
 
-        var frame = Encoding.UTF8.GetString(await SseFrames.FragmentAsync(html, "1700000000000-3"));
+    [Theory]
+    [MemberData(nameof(Events))]
+    public async Task A_frame_is_what_the_framework_formatter_writes(string? eventType, string data, string? id, int? retryMs)
+    {
+        var retry = retryMs is { } ms ? TimeSpan.FromMilliseconds(ms) : (TimeSpan?)null;
+        var expected = await FormatterBytesAsync(new SseItem<string>(data, eventType) { EventId = id, ReconnectionInterval = retry });
 
-        Assert.Equal(
-            "data: <li data-kind=\"message\">\ndata: <span>a</span>\ndata: <p>b</p>\ndata: </li>\nid: 1700000000000-3\n\n",
-            frame);
-        Assert.DoesNotContain("event:", frame, StringComparison.Ordinal);
+        var frame = SseFrames.Encode(eventType, data, id is null ? null : LogId.ParseOrDefault(id), retry);
+
+        Assert.Equal(Encoding.UTF8.GetString(expected), Encoding.UTF8.GetString(frame));
     }
 
     [Fact]
     public async Task A_frame_parses_back_to_the_same_fragment_and_id()
     {
-        var html = "<li>\r\none\ntwo\n</li>";
-        var bytes = await SseFrames.FragmentAsync(html, "5-0");
+        var bytes = SseFrames.Encode(null, "<li>\r\none\ntwo\n</li>", new LogId(5, 0), retry: null);
 
         var items = new List<SseItem<string>>();
         await foreach (var item in SseParser.Create(new MemoryStream(bytes)).EnumerateAsync())
@@ -38,20 +53,24 @@ public sealed class SseFramesTests
     }
 
     [Fact]
-    public async Task A_fragment_without_id_has_no_id_line()
+    public void Chat_content_is_unnamed_and_a_multi_line_fragment_has_a_data_line_per_line()
     {
-        var frame = Encoding.UTF8.GetString(await SseFrames.FragmentAsync("<li>joined</li>", null));
+        var frame = Encoding.UTF8.GetString(SseFrames.Encode(null, "<li>\n<p>b</p>\n</li>", new LogId(1700000000000, 3), retry: null));
 
-        Assert.Equal("data: <li>joined</li>\n\n", frame);
+        Assert.Equal("data: <li>\ndata: <p>b</p>\ndata: </li>\nid: 1700000000000-3\n\n", frame);
     }
 
-    [Fact]
-    public async Task Control_event_is_named_and_carries_the_retry_hint()
+    private static async Task<byte[]> FormatterBytesAsync(SseItem<string> item)
     {
-        var frame = Encoding.UTF8.GetString(await SseFrames.ControlAsync("ping", "", TimeSpan.FromSeconds(2)));
+        using var buffer = new MemoryStream();
+        await SseFormatter.WriteAsync(One(item), buffer);
+        return buffer.ToArray();
+    }
 
-        Assert.Contains("event: ping\n", frame, StringComparison.Ordinal);
-        Assert.Contains("retry: 2000\n", frame, StringComparison.Ordinal);
-        Assert.EndsWith("\n\n", frame, StringComparison.Ordinal);
+#pragma warning disable CS1998 // a one-item async sequence, which SseFormatter takes
+    private static async IAsyncEnumerable<SseItem<string>> One(SseItem<string> item)
+#pragma warning restore CS1998
+    {
+        yield return item;
     }
 }

@@ -3,8 +3,11 @@ using SseChat.Web.Chat;
 namespace SseChat.Web.Bus;
 
 /// <summary>
-/// The one seam between the chat and its transport. Redis (scale-out) and in-process (the embedded default)
-/// implement it with the same semantics, so everything above it is one code path in both modes.
+/// The one seam between the chat and its transport: every publish on a room's channel (messages and presence notices)
+/// and every read of a room's log go through it. Redis (scale-out) and in-process (the embedded default) implement it
+/// with the same semantics, so everything above it is one code path in both modes. (The Redis presence store's scripts
+/// publish their notices in the same atomic step as the change they report, into the frame <see cref="RedisWireFormat"/>
+/// defines.)
 /// </summary>
 public interface IChatBus
 {
@@ -15,32 +18,28 @@ public interface IChatBus
     /// <exception cref="BusUnavailableException">the message was not appended (nothing was published).</exception>
     Task<ChatEvent> PublishMessageAsync(ChatEvent message, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Publishes a presence notice on its room's channel (live only, never logged), after every notice this caller
+    /// published before: a caller that publishes under its own lock keeps its notices in the order of its changes.
+    /// </summary>
+    /// <exception cref="BusUnavailableException">the notice was not published.</exception>
+    ValueTask PublishNoticeAsync(ChatEvent notice, CancellationToken cancellationToken);
+
     /// <summary>The newest <paramref name="count"/> messages of a room, oldest first.</summary>
+    /// <exception cref="BusUnavailableException">the log could not be read.</exception>
     Task<IReadOnlyList<ChatEvent>> ReadRecentAsync(string room, int count, CancellationToken cancellationToken);
 
     /// <summary>
     /// At most <paramref name="maxCount"/> messages logged after <paramref name="after"/>, oldest first (for resume).
     /// <see cref="LogRead.Truncated"/> says that messages after that id were already trimmed from the log.
     /// </summary>
+    /// <exception cref="BusUnavailableException">the log could not be read.</exception>
     Task<LogRead> ReadAfterAsync(string room, LogId after, int maxCount, CancellationToken cancellationToken);
 
     /// <summary>
     /// Starts this instance's single subscription to a room. The handler is called for every event, one at a time,
-    /// in publish order; it must not throw and should not block.
+    /// in publish order; it must not throw and must not block.
     /// </summary>
-    Task<IAsyncDisposable> SubscribeAsync(string room, Func<ChatEvent, ValueTask> handler, CancellationToken cancellationToken);
-}
-
-/// <param name="Events">The messages found, oldest first.</param>
-/// <param name="Truncated">True when the log no longer holds every message after the requested id.</param>
-public sealed record LogRead(IReadOnlyList<ChatEvent> Events, bool Truncated);
-
-/// <summary>The bus could not take the event; the caller tells its user "not sent, try again".</summary>
-public sealed class BusUnavailableException : Exception
-{
-    public BusUnavailableException(string message, Exception? inner = null) : base(message, inner) { }
-
-    public BusUnavailableException() : base("The message bus is unavailable.") { }
-
-    public BusUnavailableException(string message) : base(message) { }
+    /// <exception cref="BusUnavailableException">the subscription could not be made.</exception>
+    Task<IAsyncDisposable> SubscribeAsync(string room, Action<ChatEvent> handler, CancellationToken cancellationToken);
 }

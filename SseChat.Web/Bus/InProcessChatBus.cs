@@ -10,10 +10,12 @@ namespace SseChat.Web.Bus;
 /// The embedded default: one instance, no Redis. Same semantics as <see cref="RedisChatBus"/>: Redis-style
 /// monotonic ids, a capped log per room, duplicate client ids recognised, events delivered in log order.
 /// </summary>
-internal sealed partial class InProcessChatBus(IOptions<ChatOptions> options, TimeProvider time, ILogger<InProcessChatBus> logger)
+internal sealed class InProcessChatBus(IOptions<ChatOptions> options, TimeProvider time, ILogger<InProcessChatBus> logger)
     : IChatBus, IAsyncDisposable
 {
     private readonly ConcurrentDictionary<string, Room> _rooms = new(StringComparer.Ordinal);
+
+    private ILogger Logger => logger;
 
     public Task<ChatEvent> PublishMessageAsync(ChatEvent message, CancellationToken cancellationToken)
     {
@@ -21,11 +23,12 @@ internal sealed partial class InProcessChatBus(IOptions<ChatOptions> options, Ti
         return Task.FromResult(room.Append(message, options.Value, time.GetUtcNow()));
     }
 
-    /// <summary>
-    /// Queues a notice for delivery at once, synchronously, so the in-process presence store can publish while it
-    /// holds its own lock and notices go out in the order of the changes they report.
-    /// </summary>
-    internal void PublishNotice(ChatEvent notice) => GetRoom(notice.Room).Publish(notice);
+    /// <summary>Queued for delivery before this returns: notices go out in the order they were published.</summary>
+    public ValueTask PublishNoticeAsync(ChatEvent notice, CancellationToken cancellationToken)
+    {
+        GetRoom(notice.Room).Publish(notice);
+        return ValueTask.CompletedTask;
+    }
 
     public Task<IReadOnlyList<ChatEvent>> ReadRecentAsync(string room, int count, CancellationToken cancellationToken) =>
         Task.FromResult<IReadOnlyList<ChatEvent>>(GetRoom(room).Recent(count));
@@ -33,7 +36,7 @@ internal sealed partial class InProcessChatBus(IOptions<ChatOptions> options, Ti
     public Task<LogRead> ReadAfterAsync(string room, LogId after, int maxCount, CancellationToken cancellationToken) =>
         Task.FromResult(GetRoom(room).After(after, maxCount));
 
-    public Task<IAsyncDisposable> SubscribeAsync(string room, Func<ChatEvent, ValueTask> handler, CancellationToken cancellationToken) =>
+    public Task<IAsyncDisposable> SubscribeAsync(string room, Action<ChatEvent> handler, CancellationToken cancellationToken) =>
         Task.FromResult(GetRoom(room).Subscribe(handler));
 
     public async ValueTask DisposeAsync()
@@ -42,13 +45,9 @@ internal sealed partial class InProcessChatBus(IOptions<ChatOptions> options, Ti
         {
             await room.StopAsync().ConfigureAwait(false);
         }
-
     }
 
     private Room GetRoom(string name) => _rooms.GetOrAdd(name, static (n, self) => new Room(n, self), this);
-
-    [LoggerMessage(Level = LogLevel.Error, Message = "A subscriber of room {Room} failed on an event.")]
-    private partial void SubscriberFailed(string room, Exception exception);
 
     private sealed class Room
     {
@@ -56,10 +55,10 @@ internal sealed partial class InProcessChatBus(IOptions<ChatOptions> options, Ti
         private readonly InProcessChatBus _bus;
         private readonly Lock _gate = new();
         private readonly LinkedList<ChatEvent> _log = new();
-        private readonly Dictionary<string, string> _clientIds = new(StringComparer.Ordinal);
+        private readonly Dictionary<string, LogId> _clientIds = new(StringComparer.Ordinal);
         private readonly Queue<(string ClientId, DateTimeOffset Expires)> _clientIdExpiry = new();
         private readonly Channel<ChatEvent> _dispatch = Channel.CreateUnbounded<ChatEvent>(new UnboundedChannelOptions { SingleReader = true });
-        private ImmutableArray<Func<ChatEvent, ValueTask>> _handlers = [];
+        private ImmutableArray<Action<ChatEvent>> _handlers = [];
         private LogId _last;
         private LogId _maxTrimmed;
         private readonly Task _pump;
@@ -83,17 +82,17 @@ internal sealed partial class InProcessChatBus(IOptions<ChatOptions> options, Ti
 
                 var ms = now.ToUnixTimeMilliseconds();
                 _last = ms > _last.Milliseconds ? new LogId(ms, 0) : _last with { Sequence = _last.Sequence + 1 };
-                var logged = message.WithId(_last.ToString());
+                var logged = message.WithId(_last);
                 _log.AddLast(logged);
                 while (_log.Count > options.LogMaxLength)
                 {
-                    _maxTrimmed = LogId.ParseOrDefault(_log.First!.Value.Id);
+                    _maxTrimmed = _log.First!.Value.Id!.Value;
                     _log.RemoveFirst();
                 }
 
                 if (message.ClientMessageId is { } id)
                 {
-                    _clientIds[id] = logged.Id!;
+                    _clientIds[id] = _last;
                     _clientIdExpiry.Enqueue((id, now + options.DuplicateWindow));
                 }
 
@@ -127,7 +126,7 @@ internal sealed partial class InProcessChatBus(IOptions<ChatOptions> options, Ti
                 // Walk back from the newest: a resume point is nearly always close to the end.
                 for (var node = _log.Last; node is not null; node = node.Previous)
                 {
-                    if (LogId.ParseOrDefault(node.Value.Id) <= after)
+                    if (node.Value.Id <= after)
                     {
                         break;
                     }
@@ -140,7 +139,7 @@ internal sealed partial class InProcessChatBus(IOptions<ChatOptions> options, Ti
             }
         }
 
-        public IAsyncDisposable Subscribe(Func<ChatEvent, ValueTask> handler)
+        public IAsyncDisposable Subscribe(Action<ChatEvent> handler)
         {
             lock (_gate)
             {
@@ -173,19 +172,19 @@ internal sealed partial class InProcessChatBus(IOptions<ChatOptions> options, Ti
                 {
                     try
                     {
-                        await handler(e).ConfigureAwait(false);
+                        handler(e);
                     }
 #pragma warning disable CA1031 // one failing subscriber must not stop delivery to the others
                     catch (Exception ex)
 #pragma warning restore CA1031
                     {
-                        _bus.SubscriberFailed(_name, ex);
+                        BusLog.HandlerFailed(_bus.Logger, _name, ex);
                     }
                 }
             }
         }
 
-        private sealed class Unsubscriber(Room room, Func<ChatEvent, ValueTask> handler) : IAsyncDisposable
+        private sealed class Unsubscriber(Room room, Action<ChatEvent> handler) : IAsyncDisposable
         {
             public ValueTask DisposeAsync()
             {

@@ -1,4 +1,3 @@
-using Microsoft.Extensions.Options;
 using StackExchange.Redis;
 
 namespace SseChat.Web.Bus;
@@ -18,7 +17,7 @@ public sealed class RedisOptions
     /// After half of at least 10 Redis operations within 5 s failed, posts and presence changes are refused at once
     /// (503) for this long before one of them tries Redis again (<c>Redis:BreakDuration</c>, default 1 s).
     /// </summary>
-    public TimeSpan BreakDuration { get; set; } = BusResilience.DefaultBreakDuration;
+    public TimeSpan BreakDuration { get; set; } = RedisResilience.DefaultBreakDuration;
 
     public bool Enabled => !string.IsNullOrWhiteSpace(Configuration);
 
@@ -40,43 +39,5 @@ public sealed class RedisOptions
         }
 
         return options;
-    }
-}
-
-internal sealed class RedisOptionsValidator : IValidateOptions<RedisOptions>
-{
-    public ValidateOptionsResult Validate(string? name, RedisOptions options)
-    {
-        if (string.IsNullOrWhiteSpace(options.KeyPrefix) || options.KeyPrefix.Any(char.IsWhiteSpace))
-        {
-            return ValidateOptionsResult.Fail("Redis:KeyPrefix must be a non-empty word without spaces.");
-        }
-
-        if (options.BreakDuration < TimeSpan.FromMilliseconds(500) || options.BreakDuration > TimeSpan.FromMinutes(1))
-        {
-            return ValidateOptionsResult.Fail($"Redis:BreakDuration must be between 00:00:00.5 and 00:01:00, not {options.BreakDuration}.");
-        }
-
-        if (!options.Enabled)
-        {
-            return ValidateOptionsResult.Success;
-        }
-
-        try
-        {
-            var parsed = options.ToConfigurationOptions();
-            if (parsed.EndPoints.Count == 0)
-            {
-                return ValidateOptionsResult.Fail(
-                    $"Redis:Configuration (env Redis__Configuration) names no endpoint: '{options.Configuration}'. Expected e.g. 'localhost:6379'.");
-            }
-        }
-        catch (ArgumentException ex)
-        {
-            return ValidateOptionsResult.Fail(
-                $"Redis:Configuration (env Redis__Configuration) is not a valid StackExchange.Redis configuration string: {ex.Message}");
-        }
-
-        return ValidateOptionsResult.Success;
     }
 }

@@ -3,23 +3,6 @@ using SseChat.Web.Chat;
 
 namespace SseChat.Web.Bus;
 
-/// <summary>A room-log entry with the room sequence number the append script gave it.</summary>
-internal readonly record struct LoggedEvent(ChatEvent Event, long Sequence);
-
-/// <summary>Reads at most <paramref name="maxCount"/> entries of a room's log after an id, oldest first.</summary>
-/// <exception cref="BusUnavailableException">the log could not be read.</exception>
-internal delegate Task<IReadOnlyList<LoggedEvent>> RoomLogReader(LogId after, int maxCount, CancellationToken cancellationToken);
-
-/// <summary>When a subscription reads the log on its own: on a timer, after a failed read, after a reconnect.</summary>
-/// <param name="Interval">The regular catch-up, for a gap that no later message reveals.</param>
-/// <param name="RetryFirst">The first wait after a catch-up failed; it doubles up to <paramref name="RetryMax"/>.</param>
-/// <param name="AfterRestore">A second catch-up this long after a reconnect, once the re-subscription is surely active.</param>
-internal sealed record CatchUpTiming(TimeSpan Interval, TimeSpan RetryFirst, TimeSpan RetryMax, TimeSpan AfterRestore)
-{
-    public static CatchUpTiming For(TimeSpan interval) =>
-        new(interval, TimeSpan.FromMilliseconds(100), TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(1));
-}
-
 /// <summary>
 /// This instance's subscription to one room. Pub/sub is the fast path; the room log closes its gaps. Each message
 /// carries the room's sequence number: the next number is delivered at once, an older id is a duplicate and is
@@ -30,12 +13,12 @@ internal sealed record CatchUpTiming(TimeSpan Interval, TimeSpan RetryFirst, Tim
 /// be active yet when the client reports the connection back) and on a timer. Everything runs on one loop, so the
 /// handler sees each message once, in log order.
 /// </summary>
-internal sealed partial class RedisRoomSubscription : IAsyncDisposable
+internal sealed class RedisRoomSubscription : IAsyncDisposable
 {
     private const int CatchUpPage = 500;
 
     private readonly string _room;
-    private readonly Func<ChatEvent, ValueTask> _handler;
+    private readonly Action<ChatEvent> _handler;
     private readonly RoomLogReader _readLog;
     private readonly CatchUpTiming _timing;
     private readonly TimeProvider _time;
@@ -57,7 +40,7 @@ internal sealed partial class RedisRoomSubscription : IAsyncDisposable
 
     public RedisRoomSubscription(
         string room,
-        Func<ChatEvent, ValueTask> handler,
+        Action<ChatEvent> handler,
         RoomLogReader readLog,
         (LogId Id, long Sequence) start,
         CatchUpTiming timing,
@@ -154,20 +137,20 @@ internal sealed partial class RedisRoomSubscription : IAsyncDisposable
                 continue;
             }
 
-            if (e.Id is null)
+            if (e.Kind != ChatEventKind.Message)
             {
-                await DeliverAsync(e).ConfigureAwait(false); // a presence notice: live only, never logged
+                Deliver(e); // a presence notice: live only, never logged
                 continue;
             }
 
-            if (!LogId.TryParse(e.Id, out var id) || id <= _lastId || _owed)
+            if (e.Id is not { } id || id <= _lastId || _owed)
             {
                 continue; // delivered already (by a catch-up), or held: the catch-up that is owed reads it from the log
             }
 
             if (work.Sequence != _lastSequence + 1)
             {
-                GapDetected(_room, _lastSequence, work.Sequence);
+                BusLog.GapDetected(_logger, _room, _lastSequence, work.Sequence);
                 if (!await CatchUpAsync(cancellationToken).ConfigureAwait(false) || id <= _lastId)
                 {
                     continue;
@@ -176,7 +159,7 @@ internal sealed partial class RedisRoomSubscription : IAsyncDisposable
                 // Not in the log although it was published (Redis lost it since): delivered as it comes.
             }
 
-            await DeliverAsync(e).ConfigureAwait(false);
+            Deliver(e);
             (_lastId, _lastSequence) = (id, work.Sequence);
         }
     }
@@ -192,10 +175,9 @@ internal sealed partial class RedisRoomSubscription : IAsyncDisposable
                 var delivered = 0;
                 foreach (var (e, sequence) in entries)
                 {
-                    var id = LogId.ParseOrDefault(e.Id);
-                    if (id > _lastId)
+                    if (e.Id is { } id && id > _lastId)
                     {
-                        await DeliverAsync(e).ConfigureAwait(false);
+                        Deliver(e);
                         (_lastId, _lastSequence) = (id, sequence);
                         delivered++;
                     }
@@ -203,7 +185,7 @@ internal sealed partial class RedisRoomSubscription : IAsyncDisposable
 
                 if (delivered > 0)
                 {
-                    CaughtUp(_room, delivered);
+                    BusLog.CaughtUp(_logger, _room, delivered);
                 }
 
                 if (entries.Count < CatchUpPage)
@@ -217,7 +199,7 @@ internal sealed partial class RedisRoomSubscription : IAsyncDisposable
             if (!_owed)
             {
                 _owed = true;
-                CatchUpFailed(_room, _lastId, ex);
+                BusLog.CatchUpFailed(_logger, _room, _lastId, ex);
             }
 
             ScheduleCatchUp(Jitter(_retryDelay));
@@ -228,7 +210,7 @@ internal sealed partial class RedisRoomSubscription : IAsyncDisposable
         if (_owed)
         {
             _owed = false;
-            Repaired(_room, _lastId);
+            BusLog.Repaired(_logger, _room, _lastId);
         }
 
         _retryDelay = _timing.RetryFirst;
@@ -260,17 +242,17 @@ internal sealed partial class RedisRoomSubscription : IAsyncDisposable
     /// <summary>±20 %, so the rooms of an instance (and the instances) do not all retry at the same moment.</summary>
     private static TimeSpan Jitter(TimeSpan delay) => delay * (0.8 + (Random.Shared.NextDouble() * 0.4));
 
-    private async ValueTask DeliverAsync(ChatEvent e)
+    private void Deliver(ChatEvent e)
     {
         try
         {
-            await _handler(e).ConfigureAwait(false);
+            _handler(e);
         }
 #pragma warning disable CA1031 // a failing handler is logged, never thrown into the subscription loop
         catch (Exception ex)
 #pragma warning restore CA1031
         {
-            HandlerFailed(_room, ex);
+            BusLog.HandlerFailed(_logger, _room, ex);
         }
     }
 
@@ -279,19 +261,4 @@ internal sealed partial class RedisRoomSubscription : IAsyncDisposable
     {
         public static Work CatchUp => default;
     }
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Room {Room}: pub/sub went from sequence {Last} to {Next}; reading the gap from the log.")]
-    private partial void GapDetected(string room, long last, long next);
-
-    [LoggerMessage(Level = LogLevel.Information, Message = "Room {Room}: delivered {Count} messages from the log that pub/sub had missed.")]
-    private partial void CaughtUp(string room, int count);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Room {Room}: the log could not be read after {Id}; live messages wait until it can (retrying soon).")]
-    private partial void CatchUpFailed(string room, LogId id, Exception exception);
-
-    [LoggerMessage(Level = LogLevel.Information, Message = "Room {Room}: the log was read again; delivery goes on from {Id}.")]
-    private partial void Repaired(string room, LogId id);
-
-    [LoggerMessage(Level = LogLevel.Error, Message = "Room {Room}: the subscriber failed on an event.")]
-    private partial void HandlerFailed(string room, Exception exception);
 }

@@ -1,17 +1,7 @@
+using SseChat.Web.Bus;
 using SseChat.Web.Presence;
 
 namespace SseChat.Web.Chat;
-
-/// <summary>What travels on the bus: a chat message or a presence notice in one room.</summary>
-public enum ChatEventKind
-{
-    Message,
-    UserJoined,
-    UserLeft,
-
-    /// <summary>Someone in the room changed their name: only the list of people changes, nothing is added to the conversation.</summary>
-    PresenceChanged,
-}
 
 /// <param name="Id">The room-log id of a message (also its SSE <c>id:</c>); null for presence notices, which are not logged.</param>
 /// <param name="ClientMessageId">The id the sender's form carried, used to recognise a repeated POST.</param>
@@ -25,10 +15,10 @@ public sealed record ChatEvent(
     string Nick,
     string Text,
     DateTimeOffset Timestamp,
-    string? Id = null,
+    LogId? Id = null,
     string? ClientMessageId = null,
     string? Author = null,
     PresenceStamp? Presence = null)
 {
-    public ChatEvent WithId(string id) => this with { Id = id };
+    public ChatEvent WithId(LogId id) => this with { Id = id };
 }

@@ -39,9 +39,9 @@ public sealed class ChatOptions
     public int StreamGatherFrom { get; set; } = 250;
 
     /// <summary>
-    /// How long a large room (see <see cref="StreamGatherFrom"/>) gathers frames before writing them. 20 ms beat 10 ms in
-    /// 6 of 8 interleaved pairs at 3 × 1,500 streams × 100 messages/s (BENCHMARKS.md). Zero writes every frame at once,
-    /// in every room.
+    /// How long a large room (see <see cref="StreamGatherFrom"/>) gathers frames before writing them: long enough for a
+    /// busy room to put several messages in one write, short enough to stay well inside a chat's latency budget. Zero
+    /// writes every frame at once, in every room.
     /// </summary>
     [Range(typeof(TimeSpan), "00:00:00", "00:00:01", ErrorMessage = "Chat:StreamFlushDelay must be between {1} and {2}.")]
     public TimeSpan StreamFlushDelay { get; set; } = TimeSpan.FromMilliseconds(20);
@@ -50,9 +50,9 @@ public sealed class ChatOptions
     /// Whether Kestrel sends a response's bytes to its socket on the thread that flushed them (its socket transport's
     /// <c>UnsafePreferInlineScheduling</c>) instead of handing each flush to one of its I/O queues. A fan-out then
     /// finishes each stream's send before the next, so the 4 KiB buffers of a room's streams are not all in flight
-    /// at once, and Kestrel's pool does not keep thousands of them afterwards (see BENCHMARKS.md, "Sending on the
-    /// flushing thread"). "Unsafe" because request code then runs on the thread that completed the socket operation:
-    /// on Linux a thread-pool thread, as without it, and the chat's request paths await their I/O.
+    /// at once, and Kestrel's pool does not keep thousands of them afterwards. "Unsafe" because request code then runs
+    /// on the thread that completed the socket operation: on Linux a thread-pool thread, as without it, and the chat's
+    /// request paths await their I/O.
     /// </summary>
     public bool InlineSends { get; set; } = true;
 

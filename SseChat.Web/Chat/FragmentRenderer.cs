@@ -33,9 +33,11 @@ public class FragmentRenderer
         {
             case ChatEventKind.Message:
                 sb.Append("<li class=\"msg\" data-kind=\"message\"");
-                if (e.Id is not null)
+                if (e.Id is { } id)
                 {
-                    sb.Append(" id=\"m-").Append(Encoder.Encode(e.Id)).Append("\" data-id=\"").Append(Encoder.Encode(e.Id)).Append('"');
+                    // A log id is digits and a dash: nothing to encode.
+                    var text = id.ToString();
+                    sb.Append(" id=\"m-").Append(text).Append("\" data-id=\"").Append(text).Append('"');
                 }
 
                 AppendAuthor(sb, e.Author);

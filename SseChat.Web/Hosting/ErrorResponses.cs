@@ -4,7 +4,6 @@ using SseChat.Web.Chat;
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.WebUtilities;
 using SseChat.Web.Bus;
-using StackExchange.Redis;
 
 namespace SseChat.Web.Hosting;
 
@@ -15,6 +14,31 @@ namespace SseChat.Web.Hosting;
 /// </summary>
 internal static class ErrorResponses
 {
+    /// <summary>A post the bus could not take (it may still have been stored just before Redis went away).</summary>
+    public const string NotConfirmed =
+        "Not confirmed: the chat server cannot reach its message store right now. Send again in a moment; a message is never posted twice.";
+
+    /// <summary>A stream or the history could not be read from the message store.</summary>
+    public const string StoreUnreachable = "The chat server cannot reach its message store right now; try again in a moment.";
+
+    /// <summary>A posted form the server could not read.</summary>
+    public const string UnreadableForm = "The form could not be read (too many or malformed fields). Reload the page and try again.";
+
+    /// <summary>How long a client should wait before it tries again after a 503 or a 429, unless the refusal says otherwise.</summary>
+    public const int DefaultRetryAfterSeconds = 2;
+
+    /// <summary>
+    /// The one place that sets <c>Retry-After</c>: on an answer of <paramref name="status"/> 503 or 429 (by default after
+    /// <see cref="DefaultRetryAfterSeconds"/>), or on any answer that names its own <paramref name="seconds"/>.
+    /// </summary>
+    public static void SetRetryAfter(HttpResponse response, int status, int? seconds = null)
+    {
+        if (seconds is not null || status is StatusCodes.Status503ServiceUnavailable or StatusCodes.Status429TooManyRequests)
+        {
+            response.Headers.RetryAfter = (seconds ?? DefaultRetryAfterSeconds).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        }
+    }
+
     /// <summary>The id of the error slot inside the form that the request came from.</summary>
     public static string ErrorSlotFor(HttpRequest request) =>
         request.Path.StartsWithSegments("/nick", StringComparison.OrdinalIgnoreCase) ? "nick-error" : "form-error";
@@ -32,10 +56,7 @@ internal static class ErrorResponses
 
         response.Clear();
         response.StatusCode = status;
-        if (retryAfterSeconds is not null || status is StatusCodes.Status503ServiceUnavailable or StatusCodes.Status429TooManyRequests)
-        {
-            response.Headers.RetryAfter = (retryAfterSeconds ?? 2).ToString(System.Globalization.CultureInfo.InvariantCulture);
-        }
+        SetRetryAfter(response, status, retryAfterSeconds);
 
         if (context.Request.IsHtmx())
         {
@@ -61,7 +82,7 @@ internal static class ErrorResponses
     public static int StatusFor(Exception exception) => exception switch
     {
         BadHttpRequestException bad => bad.StatusCode,
-        BusUnavailableException or RedisException => StatusCodes.Status503ServiceUnavailable,
+        BusUnavailableException => StatusCodes.Status503ServiceUnavailable,
         _ => StatusCodes.Status500InternalServerError,
     };
 
@@ -69,7 +90,7 @@ internal static class ErrorResponses
     {
         StatusCodes.Status413PayloadTooLarge =>
             $"The request is too large: at most {context.RequestServices.GetRequiredService<IOptions<ChatOptions>>().Value.MaxRequestBodyBytes:N0} bytes are accepted.",
-        StatusCodes.Status503ServiceUnavailable => "Not confirmed: the chat server cannot reach its message store right now. Send again in a moment; a message is never posted twice.",
+        StatusCodes.Status503ServiceUnavailable => NotConfirmed,
         StatusCodes.Status404NotFound => "There is no such page in this chat.",
         >= 400 and < 500 => "The request could not be understood. Reload the page and try again.",
         _ => "Something went wrong on the server. Nothing was sent; try again.",

@@ -44,27 +44,3 @@ public sealed class ProxyOptions
         }
     }
 }
-
-/// <summary>Registers forwarded-header handling for the proxies <see cref="ProxyOptions"/> trusts.</summary>
-public static class ForwardedHeadersSetup
-{
-    public static IServiceCollection AddSseChatForwardedHeaders(this IServiceCollection services)
-    {
-        services.AddOptions<ProxyOptions>().BindConfiguration(ProxyOptions.SectionName).ValidateOnStart();
-        services.AddSingleton<IValidateOptions<ProxyOptions>, ProxyOptions.ProxyOptionsValidator>();
-        services.AddOptions<ForwardedHeadersOptions>().Configure<IOptions<ProxyOptions>>((forwarded, proxies) =>
-        {
-            forwarded.ForwardedHeaders = ForwardedHeaders.XForwardedFor | ForwardedHeaders.XForwardedProto;
-            foreach (var proxy in proxies.Value.KnownProxies)
-            {
-                forwarded.KnownProxies.Add(IPAddress.Parse(proxy));
-            }
-
-            foreach (var network in proxies.Value.KnownNetworks)
-            {
-                forwarded.KnownIPNetworks.Add(System.Net.IPNetwork.Parse(network));
-            }
-        });
-        return services;
-    }
-}

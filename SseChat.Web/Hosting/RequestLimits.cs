@@ -23,8 +23,7 @@ public static class RequestLimits
 
     public static IServiceCollection AddSseChatLimits(this IServiceCollection services)
     {
-        services.AddOptions<LimitsOptions>()
-            .BindConfiguration(LimitsOptions.SectionName)
+        services.BindSection<LimitsOptions>(LimitsOptions.SectionName)
             .ValidateDataAnnotations()
             .ValidateOnStart();
 
@@ -87,12 +86,12 @@ public static class RequestLimits
         var context = rejected.HttpContext;
         var retryAfter = rejected.Lease.TryGetMetadata(MetadataName.RetryAfter, out var wait)
             ? (int)Math.Max(1, Math.Ceiling(wait.TotalSeconds))
-            : 2;
+            : ErrorResponses.DefaultRetryAfterSeconds;
 
         if (IsStream(context))
         {
             context.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
-            context.Response.Headers.RetryAfter = retryAfter.ToString(CultureInfo.InvariantCulture);
+            ErrorResponses.SetRetryAfter(context.Response, StatusCodes.Status503ServiceUnavailable, retryAfter);
             context.Response.ContentType = "text/plain; charset=utf-8";
             await context.Response.WriteAsync("Too many open streams; try again shortly.", cancellationToken).ConfigureAwait(false);
             return;

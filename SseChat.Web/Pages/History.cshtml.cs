@@ -28,9 +28,10 @@ public sealed class HistoryModel(IChatBus bus, FragmentRenderer renderer, IOptio
             History = recent.Select(renderer.Render).ToArray();
             return Page();
         }
-        catch (BusUnavailableException ex)
+        catch (BusUnavailableException)
         {
-            return StatusCode(StatusCodes.Status503ServiceUnavailable, ex.Message);
+            ErrorResponses.SetRetryAfter(Response, StatusCodes.Status503ServiceUnavailable);
+            return StatusCode(StatusCodes.Status503ServiceUnavailable, ErrorResponses.StoreUnreachable);
         }
     }
 }

@@ -48,7 +48,7 @@ public sealed class IndexModel(IChatBus bus, IPresence presence, FragmentRendere
         {
             var recent = await bus.ReadRecentAsync(paths.Room, Math.Max(1, options.Value.HistorySize), cancellationToken);
             History = recent.TakeLast(options.Value.HistorySize).Select(renderer.Render).ToArray();
-            ResumeAfter = recent.Count > 0 ? recent[^1].Id! : "0-0";
+            ResumeAfter = recent.Count > 0 ? recent[^1].Id!.Value.ToString() : "0-0";
         }
         catch (BusUnavailableException)
         {

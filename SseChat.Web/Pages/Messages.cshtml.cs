@@ -42,9 +42,9 @@ public sealed class MessagesModel(IChatBus bus, TimeProvider time, ChatMetrics m
                 cancellationToken);
             metrics.MessagePublished();
         }
-        catch (BusUnavailableException ex)
+        catch (BusUnavailableException)
         {
-            return Failure(StatusCodes.Status503ServiceUnavailable, ex.Message, text, clientId);
+            return Failure(StatusCodes.Status503ServiceUnavailable, ErrorResponses.NotConfirmed, text, clientId);
         }
 
         if (Request.IsHtmx())
@@ -61,11 +61,7 @@ public sealed class MessagesModel(IChatBus bus, TimeProvider time, ChatMetrics m
     /// </summary>
     private IActionResult Failure(int status, string message, string? text, string clientId)
     {
-        if (status == StatusCodes.Status503ServiceUnavailable)
-        {
-            Response.Headers.RetryAfter = "2";
-        }
-
+        ErrorResponses.SetRetryAfter(Response, status);
         if (Request.IsHtmx())
         {
             return new ContentResult

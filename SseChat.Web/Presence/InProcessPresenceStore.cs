@@ -7,20 +7,21 @@ namespace SseChat.Web.Presence;
 /// <summary>
 /// Presence for the single instance of the embedded mode: the people of each room in memory, by browser id and in
 /// display order (so the first K are read in O(K), as from Redis). Holds never expire (the one instance that could die
-/// is this one, and with it everyone it would tell), so renewing and sweeping do nothing. A notice is published under
-/// the same lock as the change it reports, so notices go out in the order of the changes.
+/// is this one, and with it everyone it would tell), so renewing and sweeping do nothing. A notice is published through
+/// the bus under the same gate as the change it reports, so notices go out in the order of the changes.
 /// </summary>
-internal sealed class InProcessPresenceStore(InProcessChatBus bus, IOptions<ChatOptions> options, TimeProvider time) : IPresenceStore
+internal sealed class InProcessPresenceStore(IChatBus bus, IOptions<ChatOptions> options, TimeProvider time) : IPresenceStore, IDisposable
 {
-    private readonly Lock _gate = new();
+    private readonly SemaphoreSlim _gate = new(1, 1);
     private readonly Dictionary<string, RoomPeople> _rooms = new(StringComparer.Ordinal);
 
     // One counter for all rooms: versions only need to grow within a room, and this one never starts again.
     private long _version;
 
-    public Task<PresenceEntry> HoldAsync(string room, Member member, CancellationToken cancellationToken)
+    public async Task<PresenceEntry> HoldAsync(string room, Member member, CancellationToken cancellationToken)
     {
-        lock (_gate)
+        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
         {
             if (!_rooms.TryGetValue(room, out var people))
             {
@@ -33,79 +34,101 @@ internal sealed class InProcessPresenceStore(InProcessChatBus bus, IOptions<Chat
             {
                 if (known != person)
                 {
-                    Change(ChatEventKind.PresenceChanged, room, people, member.Id, person);
+                    await ChangeAsync(ChatEventKind.PresenceChanged, room, people, member.Id, person).ConfigureAwait(false);
                 }
 
-                return Task.FromResult(new PresenceEntry(Announced: false, _version, Snapshot(people)));
+                return new PresenceEntry(Announced: false, _version, Snapshot(people));
             }
 
-            Change(ChatEventKind.UserJoined, room, people, member.Id, person);
-            return Task.FromResult(new PresenceEntry(Announced: true, _version, Snapshot: null));
+            await ChangeAsync(ChatEventKind.UserJoined, room, people, member.Id, person).ConfigureAwait(false);
+            return new PresenceEntry(Announced: true, _version, Snapshot: null);
+        }
+        finally
+        {
+            _gate.Release();
         }
     }
 
-    public Task RenameAsync(string room, Member member, CancellationToken cancellationToken)
+    public async Task RenameAsync(string room, Member member, CancellationToken cancellationToken)
     {
-        lock (_gate)
+        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
         {
             var person = new PresentPerson(member.Nick, member.Author);
             if (_rooms.TryGetValue(room, out var people) && people.TryGet(member.Id, out var known) && known != person)
             {
-                Change(ChatEventKind.PresenceChanged, room, people, member.Id, person);
+                await ChangeAsync(ChatEventKind.PresenceChanged, room, people, member.Id, person).ConfigureAwait(false);
             }
         }
-
-        return Task.CompletedTask;
+        finally
+        {
+            _gate.Release();
+        }
     }
 
-    public Task ReleaseAsync(string room, Member member, CancellationToken cancellationToken)
+    public async Task ReleaseAsync(string room, Member member, CancellationToken cancellationToken)
     {
-        lock (_gate)
+        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
         {
             if (_rooms.TryGetValue(room, out var people) && people.Remove(member.Id, out var person))
             {
                 _version++;
-                bus.PublishNotice(Notice(ChatEventKind.UserLeft, room, person, people));
+                await bus.PublishNoticeAsync(Notice(ChatEventKind.UserLeft, room, person, people), CancellationToken.None).ConfigureAwait(false);
                 if (people.Count == 0)
                 {
                     _rooms.Remove(room);
                 }
             }
         }
-
-        return Task.CompletedTask;
+        finally
+        {
+            _gate.Release();
+        }
     }
 
     public Task<int> RenewAsync(string room, IReadOnlyCollection<Member> members, CancellationToken cancellationToken) => Task.FromResult(0);
 
     public Task<int> SweepAsync(CancellationToken cancellationToken) => Task.FromResult(0);
 
-    public Task<PresenceSnapshot> ReadAsync(string room, CancellationToken cancellationToken)
+    public async Task<PresenceSnapshot> ReadAsync(string room, CancellationToken cancellationToken)
     {
-        lock (_gate)
+        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
         {
-            return Task.FromResult(_rooms.TryGetValue(room, out var people) ? Snapshot(people) : PresenceSnapshot.Empty with { Version = _version });
+            return _rooms.TryGetValue(room, out var people) ? Snapshot(people) : PresenceSnapshot.Empty with { Version = _version };
+        }
+        finally
+        {
+            _gate.Release();
         }
     }
 
-    public Task<IReadOnlyList<RoomOccupancy>> RoomsAsync(int max, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<RoomOccupancy>> RoomsAsync(int max, CancellationToken cancellationToken)
     {
-        lock (_gate)
+        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
         {
-            return Task.FromResult<IReadOnlyList<RoomOccupancy>>(_rooms
+            return _rooms
                 .Select(r => new RoomOccupancy(r.Key, r.Value.Count))
                 .OrderByDescending(r => r.People).ThenBy(r => r.Room, StringComparer.Ordinal)
                 .Take(max)
-                .ToArray());
+                .ToArray();
+        }
+        finally
+        {
+            _gate.Release();
         }
     }
 
-    /// <summary>Stores the person, raises the version and publishes the notice; called under the lock.</summary>
-    private void Change(ChatEventKind kind, string room, RoomPeople people, string id, PresentPerson person)
+    public void Dispose() => _gate.Dispose();
+
+    /// <summary>Stores the person, raises the version and publishes the notice; called with the gate held.</summary>
+    private ValueTask ChangeAsync(ChatEventKind kind, string room, RoomPeople people, string id, PresentPerson person)
     {
         people.Set(id, person);
         _version++;
-        bus.PublishNotice(Notice(kind, room, person, people));
+        return bus.PublishNoticeAsync(Notice(kind, room, person, people), CancellationToken.None);
     }
 
     /// <summary>The head count and the first people in display order: O(limit), whatever the room's size.</summary>

@@ -10,7 +10,7 @@ namespace SseChat.Web.Presence;
 /// of an instance that died — so its people are announced as left by the survivors within about 1.25 times the
 /// expiry. Every instance sweeps; the store makes sure each person is announced once.
 /// </summary>
-internal sealed partial class PresenceMaintenance(
+internal sealed class PresenceMaintenance(
     PresenceTracker tracker, IPresenceStore store, IOptions<ChatOptions> options, TimeProvider time, ILogger<PresenceMaintenance> logger)
     : BackgroundService
 {
@@ -41,7 +41,7 @@ internal sealed partial class PresenceMaintenance(
                 catch (Exception ex) when (ex is not OperationCanceledException)
 #pragma warning restore CA1031
                 {
-                    RoundFailed(what, ex);
+                    PresenceLog.RoundFailed(logger, what, ex);
                 }
             }
         }
@@ -49,7 +49,4 @@ internal sealed partial class PresenceMaintenance(
         {
         }
     }
-
-    [LoggerMessage(Level = LogLevel.Error, Message = "Presence {What} failed; it runs again at the next interval.")]
-    private partial void RoundFailed(string what, Exception exception);
 }

@@ -4,7 +4,7 @@ using SseChat.Web.Bus;
 namespace SseChat.Web.Presence;
 
 /// <summary>Registers presence with the store that matches the bus: Redis when Redis is configured, memory otherwise.</summary>
-internal static class PresenceRegistration
+public static class PresenceRegistration
 {
     public static IServiceCollection AddSseChatPresence(this IServiceCollection services)
     {

@@ -12,7 +12,7 @@ namespace SseChat.Web.Presence;
 /// made one at a time, in the order of the stream events, so a quick close and reopen cannot reach the store the
 /// wrong way round.
 /// </summary>
-internal sealed partial class PresenceTracker(IPresenceStore store, IOptions<ChatOptions> options, TimeProvider time, ILogger<PresenceTracker> logger)
+internal sealed class PresenceTracker(IPresenceStore store, IOptions<ChatOptions> options, TimeProvider time, ILogger<PresenceTracker> logger)
     : IPresence
 {
     private readonly ConcurrentDictionary<string, LocalRoom> _rooms = new(StringComparer.Ordinal);
@@ -43,7 +43,7 @@ internal sealed partial class PresenceTracker(IPresenceStore store, IOptions<Cha
             catch (BusUnavailableException ex)
             {
                 // The stream works without presence; the next renewal takes the person into the store.
-                StoreUnavailable(room, ex);
+                PresenceLog.StoreUnavailable(logger, room, ex);
                 return default;
             }
         }
@@ -139,12 +139,12 @@ internal sealed partial class PresenceTracker(IPresenceStore store, IOptions<Cha
 
                 if (joined > 0)
                 {
-                    TakenBackIn(room, joined);
+                    PresenceLog.Restored(logger, room, joined);
                 }
             }
             catch (BusUnavailableException ex)
             {
-                StoreUnavailable(room, ex);
+                PresenceLog.StoreUnavailable(logger, room, ex);
             }
             finally
             {
@@ -177,7 +177,7 @@ internal sealed partial class PresenceTracker(IPresenceStore store, IOptions<Cha
         catch (Exception ex)
 #pragma warning restore CA1031
         {
-            LeaveFailed(room, ex);
+            PresenceLog.DelayedLeaveFailed(logger, room, ex);
         }
     }
 
@@ -198,7 +198,7 @@ internal sealed partial class PresenceTracker(IPresenceStore store, IOptions<Cha
         catch (BusUnavailableException ex)
         {
             // Nobody renews the hold any more: it expires, and a sweeping instance announces "left" then.
-            StoreUnavailable(room, ex);
+            PresenceLog.StoreUnavailable(logger, room, ex);
         }
     }
 
@@ -229,15 +229,6 @@ internal sealed partial class PresenceTracker(IPresenceStore store, IOptions<Cha
 
         local.Gate.Release();
     }
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Presence in room {Room}: the store is unreachable; people are taken in (or let go) when it is back.")]
-    private partial void StoreUnavailable(string room, Exception exception);
-
-    [LoggerMessage(Level = LogLevel.Information, Message = "Presence in room {Room}: {Count} people held here were missing from the store and are back in.")]
-    private partial void TakenBackIn(string room, int count);
-
-    [LoggerMessage(Level = LogLevel.Error, Message = "Presence in room {Room}: letting someone go after the grace failed; their hold expires instead.")]
-    private partial void LeaveFailed(string room, Exception exception);
 
     /// <summary>This instance's people in one room. Its gate is never disposed: a waiter may still hold it after retirement.</summary>
 #pragma warning disable CA1001 // see above

@@ -1,10 +1,7 @@
 using System.Globalization;
 using Microsoft.Extensions.Options;
-using Polly;
-using Polly.Registry;
 using SseChat.Web.Bus;
 using SseChat.Web.Chat;
-using SseChat.Web.Hosting;
 using StackExchange.Redis;
 
 namespace SseChat.Web.Presence;
@@ -17,18 +14,19 @@ namespace SseChat.Web.Presence;
 /// makes a person appear or disappear also publishes the notice on the room's channel: the change and its
 /// announcement cannot be separated by a crash, notices reach subscribers in the order of the changes, and when
 /// several instances sweep the same expired hold, only the one whose ZREM removed it announces. No script does work
-/// in proportion to the room's size: a notice carries the person and the room's head count, never the list.
+/// in proportion to the room's size: a notice carries the person and the room's head count, never the list. The scripts
+/// build no frame of their own: they fill the notice templates of <see cref="RedisWireFormat"/>.
 /// </summary>
-internal sealed partial class RedisPresenceStore : IPresenceStore
+internal sealed class RedisPresenceStore : IPresenceStore
 {
     /// <summary>An idle room's version counter goes after this; a new one starts above any it handed out (see the script).</summary>
     private static readonly long VersionLifetimeMs = (long)TimeSpan.FromDays(7).TotalMilliseconds;
 
-    // KEYS: holds, people, members, version, rooms, names. ARGV: room, channel, joined kind, left kind, version lifetime (ms),
-    // changed kind, then the script's own.
+    // KEYS: holds, people, members, version, rooms, names. ARGV: room, channel, the notice templates of "joined" and
+    // "left", version lifetime (ms), the template of a change of names, then the script's own.
     // A listing (a value of members, a member of names) is "{sort key}\n{author}\n{member JSON}" (see Listing): all
     // scores in names are 0, so Redis orders them by these bytes, which is the display order.
-    private const string Prelude = """
+    private const string Prelude = RedisWireFormat.LuaFill + """
         local holds, people, members, versionKey, rooms, names = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
         local room, channel = ARGV[1], ARGV[2]
         local t = redis.call('TIME')
@@ -67,15 +65,13 @@ internal sealed partial class RedisPresenceStore : IPresenceStore
             redis.call('ZREM', names, known)
         end
 
-        -- The notice, as EventCodec reads a channel payload: no log id, no sequence, then the JSON of the event, with
-        -- the room's version and head count after the change (not its list: that would make every change O(n)).
-        local function announce(kind, listing)
+        -- The notice: its template (RedisWireFormat.NoticeTemplate) filled with the time, the room's version and head
+        -- count after the change (not its list: that would make every change O(n)) and the person as stored.
+        local function announce(template, listing)
             local v = nextVersion()
             updateRoomList()
-            local m = cjson.decode(memberJson(listing))
-            redis.call('PUBLISH', channel, '\n\n{"k":' .. kind .. ',"r":' .. cjson.encode(room) .. ',"n":' .. cjson.encode(m.n) ..
-                ',"t":"","ts":' .. int(now) .. ',"a":' .. cjson.encode(m.a) .. ',"pv":' .. int(v) ..
-                ',"pc":' .. int(redis.call('ZCARD', names)) .. '}')
+            redis.call('PUBLISH', channel, fill(template, {
+                t = int(now), v = int(v), c = int(redis.call('ZCARD', names)), m = memberJson(listing) }))
         end
 
         -- Takes or renews a hold; a person no instance held until now is announced. A stream brings the name its
@@ -163,26 +159,16 @@ internal sealed partial class RedisPresenceStore : IPresenceStore
         return snapshot(tonumber(ARGV[7]))
         """;
 
-    private readonly IConnectionMultiplexer _redis;
+    private readonly RedisGateway _redis;
     private readonly RedisKeys _keys;
-    private readonly ResiliencePipeline _pipeline;
     private readonly IOptions<ChatOptions> _options;
-    private readonly ChatMetrics _metrics;
     private readonly ILogger<RedisPresenceStore> _logger;
 
-    public RedisPresenceStore(
-        IConnectionMultiplexer redis,
-        RedisKeys keys,
-        ResiliencePipelineProvider<string> pipelines,
-        IOptions<ChatOptions> options,
-        ChatMetrics metrics,
-        ILogger<RedisPresenceStore> logger)
+    public RedisPresenceStore(RedisGateway redis, RedisKeys keys, IOptions<ChatOptions> options, ILogger<RedisPresenceStore> logger)
     {
         _redis = redis;
         _keys = keys;
-        _pipeline = pipelines.GetPipeline(BusResilience.PublishPipeline);
         _options = options;
-        _metrics = metrics;
         _logger = logger;
     }
 
@@ -227,9 +213,8 @@ internal sealed partial class RedisPresenceStore : IPresenceStore
 
     public async Task<int> SweepAsync(CancellationToken cancellationToken)
     {
-        var rooms = await RunAsync("sweep", "*", async ct =>
-            await _redis.GetDatabase().SortedSetRangeByRankAsync(_keys.PresenceRooms).WaitAsync(ct).ConfigureAwait(false),
-            cancellationToken).ConfigureAwait(false);
+        var rooms = await _redis.ReadAsync("presence-rooms", "*", db => db.SortedSetRangeByRankAsync(_keys.PresenceRooms), cancellationToken)
+            .ConfigureAwait(false);
         var left = 0;
         foreach (var room in rooms)
         {
@@ -238,7 +223,7 @@ internal sealed partial class RedisPresenceStore : IPresenceStore
 
         if (left > 0)
         {
-            SweptAway(left);
+            PresenceLog.SweptAway(_logger, left);
         }
 
         return left;
@@ -246,15 +231,14 @@ internal sealed partial class RedisPresenceStore : IPresenceStore
 
     public async Task<PresenceSnapshot> ReadAsync(string room, CancellationToken cancellationToken)
     {
-        var parts = (RedisResult[])(await EvaluateAsync("read", room, ReadScript, [ListLimit], cancellationToken).ConfigureAwait(false))!;
+        var parts = (RedisResult[])(await EvaluateAsync("read", room, ReadScript, [ListLimit], cancellationToken, write: false).ConfigureAwait(false))!;
         return ParseSnapshot(room, parts[0], parts[1], parts[2]);
     }
 
     public async Task<IReadOnlyList<RoomOccupancy>> RoomsAsync(int max, CancellationToken cancellationToken)
     {
-        var entries = await RunAsync("rooms", "*", async ct =>
-            await _redis.GetDatabase().SortedSetRangeByRankWithScoresAsync(_keys.PresenceRooms, 0, max - 1, Order.Descending).WaitAsync(ct).ConfigureAwait(false),
-            cancellationToken).ConfigureAwait(false);
+        var entries = await _redis.ReadAsync("presence-rooms", "*",
+            db => db.SortedSetRangeByRankWithScoresAsync(_keys.PresenceRooms, 0, max - 1, Order.Descending), cancellationToken).ConfigureAwait(false);
         return entries.Select(e => new RoomOccupancy(e.Element!, (int)e.Score)).ToArray();
     }
 
@@ -266,7 +250,7 @@ internal sealed partial class RedisPresenceStore : IPresenceStore
     /// (<see cref="PresenceOrder"/>); the JSON is what pages show.
     /// </summary>
     internal static string Listing(Member member) =>
-        $"{PresenceOrder.SortKey(member.Nick)}\n{member.Author}\n{EventCodec.SerializeMember(member.Nick, member.Author)}";
+        $"{PresenceOrder.SortKey(member.Nick)}\n{member.Author}\n{RedisWireFormat.Member(member.Nick, member.Author)}";
 
     private static long ParseVersion(RedisResult version) => long.Parse((string)version!, CultureInfo.InvariantCulture);
 
@@ -280,18 +264,20 @@ internal sealed partial class RedisPresenceStore : IPresenceStore
             try
             {
                 var second = listing.IndexOf('\n', listing.IndexOf('\n', StringComparison.Ordinal) + 1);
-                people.Add(EventCodec.DeserializeMember(second < 0 ? listing : listing[(second + 1)..]));
+                people.Add(RedisWireFormat.ReadMember(second < 0 ? listing : listing[(second + 1)..]));
             }
             catch (System.Text.Json.JsonException ex)
             {
-                MalformedMember(room, ex);
+                PresenceLog.MalformedMember(_logger, room, ex);
             }
         }
 
         return new PresenceSnapshot(ParseVersion(version), (int)count, people);
     }
 
-    private Task<RedisResult> EvaluateAsync(string operation, string room, string script, RedisValue[] scriptArgs, CancellationToken cancellationToken)
+    /// <summary>Runs a presence script on a room: a change as a write (behind the breaker), a read as a read.</summary>
+    private Task<RedisResult> EvaluateAsync(
+        string operation, string room, string script, RedisValue[] scriptArgs, CancellationToken cancellationToken, bool write = true)
     {
         RedisKey[] keys =
         [
@@ -300,28 +286,14 @@ internal sealed partial class RedisPresenceStore : IPresenceStore
         ];
         RedisValue[] args =
         [
-            room, (string)_keys.Channel(room)!, (int)ChatEventKind.UserJoined, (int)ChatEventKind.UserLeft, VersionLifetimeMs,
-            (int)ChatEventKind.PresenceChanged, .. scriptArgs,
+            room, (string)_keys.Channel(room)!, RedisWireFormat.NoticeTemplate(ChatEventKind.UserJoined, room),
+            RedisWireFormat.NoticeTemplate(ChatEventKind.UserLeft, room), VersionLifetimeMs,
+            RedisWireFormat.NoticeTemplate(ChatEventKind.PresenceChanged, room), .. scriptArgs,
         ];
         // Retrying is safe: every script is idempotent (a second hold or drop of the same field changes nothing).
-        return RunAsync(operation, room, async ct =>
-            await _redis.GetDatabase().ScriptEvaluateAsync(script, keys, args).WaitAsync(ct).ConfigureAwait(false), cancellationToken);
+        Func<IDatabase, Task<RedisResult>> command = db => db.ScriptEvaluateAsync(script, keys, args);
+        return write
+            ? _redis.WriteAsync("presence-" + operation, room, command, cancellationToken)
+            : _redis.ReadAsync("presence-" + operation, room, command, cancellationToken);
     }
-
-    private Task<T> RunAsync<T>(string operation, string room, Func<CancellationToken, ValueTask<T>> action, CancellationToken cancellationToken) =>
-        _pipeline.RunAsync(action, ex =>
-        {
-            PresenceFailed(operation, room, ex);
-            _metrics.BusFailed("presence-" + operation);
-            return new BusUnavailableException("Presence is unavailable: the chat server cannot reach Redis.", ex);
-        }, cancellationToken);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Redis presence {Operation} for room {Room} failed.")]
-    private partial void PresenceFailed(string operation, string room, Exception exception);
-
-    [LoggerMessage(Level = LogLevel.Information, Message = "Presence: {Count} people whose instance stopped renewing them were announced as left.")]
-    private partial void SweptAway(int count);
-
-    [LoggerMessage(Level = LogLevel.Error, Message = "Presence in room {Room}: a stored member could not be decoded and was skipped.")]
-    private partial void MalformedMember(string room, Exception exception);
 }

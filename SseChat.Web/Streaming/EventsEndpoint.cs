@@ -1,6 +1,3 @@
-using System.Buffers;
-using Microsoft.AspNetCore.Http.Features;
-using Microsoft.Extensions.Options;
 using SseChat.Web.Bus;
 using SseChat.Web.Chat;
 using SseChat.Web.Hosting;
@@ -9,37 +6,25 @@ using SseChat.Web.Presence;
 namespace SseChat.Web.Streaming;
 
 /// <summary>
-/// <c>GET /events</c> (the lobby) and <c>GET /rooms/{room}/events</c>: the room's live stream. A client that says
-/// where it stopped (the <c>Last-Event-ID</c> header, as browsers send it on reconnect, or a <c>lastEventId</c> query
-/// parameter) first gets exactly the messages logged after that id, then live ones, with no gap and no duplicate.
-/// The stream counts for presence (<see cref="IPresence"/>): the person's first stream announces "joined", the end of
-/// their last "left"; from its start the stream carries the room's list of people and then every change to it.
+/// <c>GET /events</c> (the lobby) and <c>GET /rooms/{room}/events</c>: the room's live stream. A client that says where it
+/// stopped (the <c>Last-Event-ID</c> header, as browsers send it on reconnect, or a <c>lastEventId</c> query parameter)
+/// first gets exactly the messages logged after that id, then live ones, with no gap and no duplicate. The stream
+/// counts for presence: the person's first stream announces "joined", the end of their last "left"; from its start it
+/// carries the room's list of people and then every change to it. The stream's life is a <see cref="StreamSession"/>.
 /// </summary>
-internal static partial class EventsEndpoint
+internal static class EventsEndpoint
 {
     public const string ResumeQueryParameter = "lastEventId";
-    private const int ReplayPage = 500;
 
-    public static async Task HandleAsync(
-        HttpContext context,
-        RoomHubs hubs,
-        IChatBus bus,
-        FragmentRenderer renderer,
-        IOptions<ChatOptions> options,
-        StreamShutdown shutdown,
-        IPresence presence,
-        ChatMetrics metrics,
-        ILogger<StreamConnection> logger)
+    public static async Task HandleAsync(HttpContext context, StreamSessionFactory sessions)
     {
-        var settings = options.Value;
         if (!RoomPaths.TryFromRoute(context, out var paths, out var invalidRoom))
         {
             await RefuseAsync(context, StatusCodes.Status404NotFound, invalidRoom).ConfigureAwait(false);
             return;
         }
 
-        var room = paths.Room;
-        if (shutdown.IsStopping)
+        if (sessions.IsStopping)
         {
             await RefuseAsync(context, StatusCodes.Status503ServiceUnavailable, "This instance is shutting down; reconnect to another.").ConfigureAwait(false);
             return;
@@ -52,111 +37,24 @@ internal static partial class EventsEndpoint
             return;
         }
 
-        var member = Member.From(context.Request);
-        var hub = hubs.Acquire(room);
-        var connection = new StreamConnection(settings.StreamQueueCapacity);
-        LogRead? replay = null;
-        var opened = false;
+        StreamSession session;
         try
         {
-            await hub.EnsureSubscribedAsync(context.RequestAborted).ConfigureAwait(false);
-            // Live messages wait for the stream from here on; the replay below covers everything before, and the
-            // stream's writer drops what both have.
-            hub.Add(connection);
-            metrics.StreamOpened();
-            opened = true;
-            if (resumeAfter is { } after)
-            {
-                replay = await bus.ReadAfterAsync(room, after, ReplayPage, context.RequestAborted).ConfigureAwait(false);
-            }
+            session = await sessions.OpenAsync(paths.Room, Member.From(context.Request), resumeAfter, context.RequestAborted).ConfigureAwait(false);
         }
-        catch (BusUnavailableException ex)
+        catch (BusUnavailableException)
         {
-            hub.Remove(connection);
-            hubs.Release(hub);
-            // Only a stream that was counted open is counted closed (the subscription may fail before).
-            if (opened)
-            {
-                metrics.StreamClosed();
-            }
-
-            await RefuseAsync(context, StatusCodes.Status503ServiceUnavailable, ex.Message).ConfigureAwait(false);
+            await RefuseAsync(context, StatusCodes.Status503ServiceUnavailable, ErrorResponses.StoreUnreachable).ConfigureAwait(false);
             return;
         }
         catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
         {
-            // The client went away before its stream started.
-            hub.Remove(connection);
-            hubs.Release(hub);
-            if (opened)
-            {
-                metrics.StreamClosed();
-            }
-
-            return;
+            return; // the client went away before its stream started
         }
 
-        var response = context.Response;
-        response.ContentType = "text/event-stream; charset=utf-8";
-        response.Headers.CacheControl = "no-cache, no-store";
-        response.Headers["X-Accel-Buffering"] = "no";
-        context.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
-        // A shutdown ends the stream through its queue (see StreamShutdown); only a stuck one is cut.
-        using var stop = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, shutdown.HardStop);
-        var entered = false;
-        try
+        await using (session.ConfigureAwait(false))
         {
-            await response.StartAsync(stop.Token).ConfigureAwait(false);
-            response.BodyWriter.Write(await SseFrames.ControlAsync("ping", "", settings.ReconnectDelay).ConfigureAwait(false));
-            if (replay is not null)
-            {
-                await ReplayAsync(bus, renderer, connection, response, room, resumeAfter!.Value, replay, stop.Token).ConfigureAwait(false);
-            }
-
-            await response.BodyWriter.FlushAsync(stop.Token).ConfigureAwait(false);
-            var entry = await presence.EnterAsync(room, member, stop.Token).ConfigureAwait(false);
-            entered = true;
-            if (entry.Announced)
-            {
-                // The person's own "joined" notice brings the list, through the queue, like everyone else's copy
-                // (at once, or with the others that came within the room's coalescing window).
-                connection.SkipPresenceThrough(entry.Version - 1);
-            }
-            else if (entry.Snapshot is { } snapshot)
-            {
-                // Already in the room (another tab): this stream gets the list now, and then only newer changes.
-                response.BodyWriter.Write(await SseFrames.FragmentAsync(renderer.RenderPresence(snapshot, outOfBand: true), null).ConfigureAwait(false));
-                connection.SkipPresenceThrough(snapshot.Version);
-            }
-
-            await connection.RunAsync(response.BodyWriter, stop.Token).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException) when (stop.IsCancellationRequested || connection.Overflowed)
-        {
-            // The client went away, the instance is stopping, or the client fell too far behind: a normal end.
-        }
-        catch (BusUnavailableException)
-        {
-            // A later replay page failed: end the stream; the client resumes from the last id it got.
-        }
-        finally
-        {
-            hub.Remove(connection);
-            metrics.StreamClosed();
-            if (connection.Overflowed)
-            {
-                metrics.SlowClientDisconnected();
-                SlowClientCut(logger, member.Nick);
-                context.Abort();
-            }
-
-            // Not tied to the request: it is over, and presence must still count it out.
-            if (entered)
-            {
-                await presence.LeaveAsync(room, member).ConfigureAwait(false);
-            }
-
-            hubs.Release(hub);
+            await session.RunAsync(context).ConfigureAwait(false);
         }
     }
 
@@ -188,57 +86,11 @@ internal static partial class EventsEndpoint
         return true;
     }
 
-    private static async Task ReplayAsync(
-        IChatBus bus, FragmentRenderer renderer, StreamConnection connection, HttpResponse response,
-        string room, LogId after, LogRead first, CancellationToken cancellationToken)
-    {
-        if (first.Truncated)
-        {
-            // Messages after that id were trimmed from the log: the page reloads its history instead. It asks once
-            // it has the reset, so the reload holds every message logged by now; live copies of those (published
-            // before the stream joined the room, still on their way) would show twice.
-            var newest = await bus.ReadRecentAsync(room, 1, cancellationToken).ConfigureAwait(false);
-            if (newest.Count > 0)
-            {
-                connection.SkipMessagesThrough(LogId.ParseOrDefault(newest[0].Id));
-            }
-
-            response.BodyWriter.Write(await SseFrames.ControlAsync("reset", "history").ConfigureAwait(false));
-            return;
-        }
-
-        var page = first;
-        var cursor = after;
-        while (true)
-        {
-            foreach (var e in page.Events)
-            {
-                cursor = LogId.ParseOrDefault(e.Id);
-                connection.WriteReplayed(response.BodyWriter, await SseFrames.FragmentAsync(renderer.Render(e), e.Id).ConfigureAwait(false), cursor);
-            }
-
-            await response.BodyWriter.FlushAsync(cancellationToken).ConfigureAwait(false);
-            if (page.Events.Count < ReplayPage)
-            {
-                return;
-            }
-
-            page = await bus.ReadAfterAsync(room, cursor, ReplayPage, cancellationToken).ConfigureAwait(false);
-        }
-    }
-
     private static async Task RefuseAsync(HttpContext context, int status, string message)
     {
         context.Response.StatusCode = status;
-        if (status == StatusCodes.Status503ServiceUnavailable)
-        {
-            context.Response.Headers.RetryAfter = "2";
-        }
-
+        ErrorResponses.SetRetryAfter(context.Response, status);
         context.Response.ContentType = "text/plain; charset=utf-8";
         await context.Response.WriteAsync(message, context.RequestAborted).ConfigureAwait(false);
     }
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "The stream of {Nick} fell too far behind and was cut off; it resumes on reconnect.")]
-    private static partial void SlowClientCut(ILogger logger, string nick);
 }

@@ -4,21 +4,19 @@ using SseChat.Web.Chat;
 namespace SseChat.Web.Streaming;
 
 /// <summary>
-/// One timer per instance (not per stream) queues a <c>ping</c> event on every open stream, so proxies keep
-/// idle streams open and clients notice a dead connection. SseFormatter writes no comment lines, hence a
-/// named event, which htmx dispatches as a DOM event and never swaps.
+/// One timer per instance (not per stream) sends a <c>ping</c> event to every open stream, so proxies keep idle
+/// streams open and clients notice a dead connection.
 /// </summary>
-internal sealed class HeartbeatService(RoomHubs hubs, IOptions<ChatOptions> options, TimeProvider time) : BackgroundService
+internal sealed class HeartbeatService(RoomFanOutRegistry rooms, SseFrames frames, IOptions<ChatOptions> options, TimeProvider time) : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        var ping = new Frame(await SseFrames.ControlAsync("ping", "").ConfigureAwait(false), null);
         using var timer = new PeriodicTimer(options.Value.HeartbeatInterval, time);
         while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false))
         {
-            foreach (var hub in hubs.All)
+            foreach (var room in rooms.All)
             {
-                hub.Broadcast(ping);
+                room.Broadcast(frames.Ping);
             }
         }
     }

@@ -4,18 +4,6 @@ using SseChat.Web.Presence;
 namespace SseChat.Web.Pages;
 
 /// <summary>
-/// What the message form shows: the text to keep (after an error), a fresh client message id, the error, and the room
-/// it posts to.
-/// </summary>
-public sealed record MessageForm(string? Text, string ClientMessageId, string? Error, RoomPaths Paths)
-{
-    public static MessageForm Fresh(RoomPaths paths) => new(null, Chat.ClientMessageId.New(), null, paths);
-}
-
-/// <summary>What the nickname form shows, and the room a plain (non-htmx) post returns to.</summary>
-public sealed record NickForm(string? Nick, string? Error, string Room);
-
-/// <summary>
 /// The room list: the lobby, the room being shown, and the rooms with people in them (from presence), each once.
 /// </summary>
 public sealed record RoomList(string Current, IReadOnlyList<RoomList.Entry> Entries, bool Unavailable = false)

@@ -5,21 +5,16 @@ using SseChat.Web.Bus;
 namespace SseChat.Web.Streaming;
 
 /// <summary>
-/// An encoded SSE frame, shared by every stream it is queued on: the log id of the message it carries, or the presence
-/// version of the notice it carries.
-/// </summary>
-internal readonly record struct Frame(byte[] Bytes, LogId? Id, long? PresenceVersion = null);
-
-/// <summary>
-/// One open SSE stream: the frames waiting for it and the writing of them. There is no per-stream loop or thread:
+/// One SSE response's queue of frames and the writing of them. There is no per-stream loop or thread:
 /// the fan-out hands each shared, pre-encoded frame to the stream, and a stream that is not busy writes it into the
 /// response's pipe and flushes at once, on the fan-out's thread (<see cref="Deliver"/>); in a room that gathers, the
 /// frames are only added (<see cref="TryEnqueue"/>) and the room's flush pass writes them all with one flush
 /// (<see cref="Flush"/>). A stream whose client reads slowly gathers frames while its write is under way and writes
 /// them together next; one that lets its capacity (<c>Chat:StreamQueueCapacity</c>) fill up is cut off, so it can
 /// never slow the room, and resumes from its Last-Event-ID on reconnect. A stream that never has to wait holds no list.
+/// It alone knows what its client has seen: the newest message id and presence version it wrote (see <see cref="SseFrame"/>).
 /// </summary>
-internal sealed class StreamConnection
+internal sealed class SseWriter
 {
     private const int InitialPending = 4;
 
@@ -28,8 +23,8 @@ internal sealed class StreamConnection
     private readonly TaskCompletionSource _ended = new(TaskCreationOptions.RunContinuationsAsynchronously);
     // Filled while the stream is busy or not live yet; the writer swaps it with its own (empty) list and writes that.
     // Both are made when first needed.
-    private Frame[]? _pending;
-    private Frame[]? _spare;
+    private SseFrame[]? _pending;
+    private SseFrame[]? _spare;
     private int _pendingCount;
     private bool _overflowed;
     private PipeWriter? _output;
@@ -38,18 +33,18 @@ internal sealed class StreamConnection
     private bool _completing;
     private bool _closed;
     private TaskCompletionSource? _writerIdle;
-    // Only the writer (or the endpoint, before the stream goes live) touches these.
+    // Only the writer (or the preamble, before the stream goes live) touches these.
     private LogId _lastSent;
     private long _presenceSeen;
 
     /// <param name="capacity">How many frames may wait for this stream before it is cut off.</param>
-    public StreamConnection(int capacity) => _capacity = capacity;
+    public SseWriter(int capacity) => _capacity = capacity;
 
     /// <summary>True once the stream was cut off because too many frames waited for it.</summary>
     public bool Overflowed => Volatile.Read(ref _overflowed);
 
     /// <summary>Adds a frame for the next <see cref="Flush"/>; on overflow cuts the stream off instead of waiting.</summary>
-    public bool TryEnqueue(Frame frame)
+    public bool TryEnqueue(SseFrame frame)
     {
         bool added, overflowedNow;
         lock (_gate)
@@ -69,7 +64,7 @@ internal sealed class StreamConnection
     /// Sends a frame now: written and flushed on the caller's thread when the stream is live and idle, else added for
     /// the write under way (or for when the stream goes live).
     /// </summary>
-    public void Deliver(Frame frame)
+    public void Deliver(SseFrame frame)
     {
         bool write, overflowedNow = false;
         lock (_gate)
@@ -108,24 +103,12 @@ internal sealed class StreamConnection
         }
     }
 
-    /// <summary>Writes a message this stream is sent before it goes live (a replay) and remembers its id.</summary>
-    public void WriteReplayed(PipeWriter output, byte[] frame, LogId id)
-    {
-        output.Write(frame);
-        _lastSent = id;
-    }
-
     /// <summary>
-    /// Says that the client gets the messages up to <paramref name="id"/> another way (it reloads the history), so
-    /// live copies of them, still on their way to the room when the stream started, are not sent.
+    /// Writes one of the frames a stream gets before it goes live (the hello, a replay, the list of people, a reset), in
+    /// order, straight into the response; like every frame, it marks what the client has seen. Only before
+    /// <see cref="RunAsync"/>, by the one that opened the stream.
     /// </summary>
-    public void SkipMessagesThrough(LogId id) => _lastSent = id;
-
-    /// <summary>
-    /// Says that what this stream was sent already reflects the room's presence up to <paramref name="version"/>:
-    /// pending notices up to it (changes from before the stream started) are not sent.
-    /// </summary>
-    public void SkipPresenceThrough(long version) => _presenceSeen = version;
+    public void WritePreamble(PipeWriter output, SseFrame frame) => Write(output, frame);
 
     /// <summary>
     /// Writes what is pending now, unless the stream is not live yet or another thread is writing it already (that
@@ -193,7 +176,7 @@ internal sealed class StreamConnection
     }
 
     // Called by whoever set _writing; writes `first` (a frame delivered to an idle stream), then what is pending.
-    private async Task WriteAsync(Frame? first)
+    private async Task WriteAsync(SseFrame? first)
     {
         try
         {
@@ -209,7 +192,7 @@ internal sealed class StreamConnection
 
             while (true)
             {
-                Frame[] batch;
+                SseFrame[] batch;
                 int count;
                 lock (_gate)
                 {
@@ -272,7 +255,7 @@ internal sealed class StreamConnection
 
     // Under _gate. False when the stream is over or overflows; overflowedNow on the frame that overflows it (whose
     // caller then cuts it, outside the lock).
-    private bool TryAdd(Frame frame, out bool overflowedNow)
+    private bool TryAdd(SseFrame frame, out bool overflowedNow)
     {
         overflowedNow = false;
         if (_completing || _closed)
@@ -280,7 +263,7 @@ internal sealed class StreamConnection
             return false;
         }
 
-        _pending ??= new Frame[InitialPending];
+        _pending ??= new SseFrame[InitialPending];
         if (_pendingCount == _pending.Length)
         {
             if (_pendingCount >= _capacity)
@@ -316,7 +299,7 @@ internal sealed class StreamConnection
         _ended.TrySetResult();
     }
 
-    private void Write(PipeWriter output, Frame frame)
+    private void Write(PipeWriter output, SseFrame frame)
     {
         if (frame.Id is { } id)
         {
@@ -337,7 +320,10 @@ internal sealed class StreamConnection
             _presenceSeen = version;
         }
 
-        output.Write(frame.Bytes);
+        if (frame.Bytes.Length > 0)
+        {
+            output.Write(frame.Bytes);
+        }
     }
 
     // Under _gate.

@@ -12,18 +12,18 @@ using SseChat.Web.Tests.Infrastructure;
 namespace SseChat.Web.Tests.Unit;
 
 /// <summary>Rooms are named by anyone: a hub (and its subscription) lives while streams use it, and a while after.</summary>
-public sealed class RoomHubsTests : IAsyncLifetime
+public sealed class RoomFanOutRegistryTests : IAsyncLifetime
 {
     private readonly FakeTimeProvider _time = new();
     private readonly ServiceProvider _services = new ServiceCollection().AddMetrics().BuildServiceProvider();
     private InProcessChatBus _bus = null!;
-    private RoomHubs _hubs = null!;
+    private RoomFanOutRegistry _hubs = null!;
 
     public Task InitializeAsync()
     {
         _bus = new InProcessChatBus(Options.Create(new ChatOptions()), _time, NullLogger<InProcessChatBus>.Instance);
         var (renderer, metrics) = (new FragmentRenderer(), new ChatMetrics(_services.GetRequiredService<IMeterFactory>()));
-        _hubs = new RoomHubs(_bus, renderer, metrics, TestPresence.FanOuts(_bus, renderer, metrics, _time), Options.Create(new ChatOptions()), _time, NullLogger<RoomHubs>.Instance);
+        _hubs = new RoomFanOutRegistry(_bus, TestPresence.Frames(renderer), metrics, TestPresence.FanOuts(_bus, renderer, metrics, _time), Options.Create(new ChatOptions()), _time, NullLogger<RoomFanOutRegistry>.Instance);
         return Task.CompletedTask;
     }
 
@@ -41,7 +41,7 @@ public sealed class RoomHubsTests : IAsyncLifetime
         await hub.EnsureSubscribedAsync(CancellationToken.None);
         _hubs.Release(hub);
 
-        _time.Advance(RoomHubs.IdleLifetime - TimeSpan.FromSeconds(1));
+        _time.Advance(RoomFanOutRegistry.IdleLifetime - TimeSpan.FromSeconds(1));
         Assert.Contains(hub, _hubs.All);
 
         _time.Advance(TimeSpan.FromSeconds(1));
@@ -57,13 +57,13 @@ public sealed class RoomHubsTests : IAsyncLifetime
         Assert.Same(first, second);
 
         _hubs.Release(first);
-        _time.Advance(RoomHubs.IdleLifetime * 2);
+        _time.Advance(RoomFanOutRegistry.IdleLifetime * 2);
         Assert.Contains(first, _hubs.All); // the second stream still uses it
 
         _hubs.Release(second);
-        _time.Advance(RoomHubs.IdleLifetime / 2);
+        _time.Advance(RoomFanOutRegistry.IdleLifetime / 2);
         Assert.Same(first, _hubs.Acquire("busy"));
-        _time.Advance(RoomHubs.IdleLifetime * 2);
+        _time.Advance(RoomFanOutRegistry.IdleLifetime * 2);
         Assert.Contains(first, _hubs.All);
     }
 }

@@ -8,19 +8,19 @@ using SseChat.Web.Tests.Infrastructure;
 namespace SseChat.Web.Tests.Unit;
 
 /// <summary>One stream's pending frames and their writing, without a server: a pipe stands for the response.</summary>
-public sealed class StreamConnectionTests
+public sealed class SseWriterTests
 {
     [Fact]
     public async Task Frames_added_before_the_stream_is_live_are_written_when_it_goes_live_without_what_the_replay_sent()
     {
-        var connection = new StreamConnection(16);
+        var connection = new SseWriter(16);
         var pipe = new Pipe();
         Assert.True(connection.TryEnqueue(Frame("m1", 1)));
         Assert.True(connection.TryEnqueue(Frame("m2", 2)));
         connection.Flush(); // not live yet: nothing to write to
         Assert.False(pipe.Reader.TryRead(out _));
 
-        connection.WriteReplayed(pipe.Writer, Encoding.UTF8.GetBytes("m1\n"), new LogId(1, 1));
+        connection.WritePreamble(pipe.Writer, Frame("m1", 1));
         using var stop = new CancellationTokenSource(Wait.Default);
         var run = connection.RunAsync(pipe.Writer, stop.Token);
 
@@ -34,7 +34,7 @@ public sealed class StreamConnectionTests
     [Fact]
     public async Task A_stream_that_lets_its_capacity_pile_up_is_cut_off_and_a_stuck_flush_is_abandoned()
     {
-        var connection = new StreamConnection(16);
+        var connection = new SseWriter(16);
         // The client reads nothing: the pipe pauses the writer after 64 bytes, so the first flush never completes.
         var pipe = new Pipe(new PipeOptions(pauseWriterThreshold: 64, resumeWriterThreshold: 32));
         using var stop = new CancellationTokenSource(Wait.Default);
@@ -57,7 +57,7 @@ public sealed class StreamConnectionTests
     [Fact]
     public async Task A_frame_delivered_to_an_idle_live_stream_is_written_and_flushed_at_once()
     {
-        var connection = new StreamConnection(16);
+        var connection = new SseWriter(16);
         var pipe = new Pipe();
         using var stop = new CancellationTokenSource(Wait.Default);
         var run = connection.RunAsync(pipe.Writer, stop.Token);
@@ -76,7 +76,7 @@ public sealed class StreamConnectionTests
     [Fact]
     public async Task Complete_ends_the_stream_after_every_pending_frame_was_written_and_nothing_is_written_after()
     {
-        var connection = new StreamConnection(16);
+        var connection = new SseWriter(16);
         var pipe = new Pipe();
         using var stop = new CancellationTokenSource(Wait.Default);
         var run = connection.RunAsync(pipe.Writer, stop.Token);
@@ -94,7 +94,7 @@ public sealed class StreamConnectionTests
     [Fact]
     public async Task A_stream_whose_client_left_stops_and_waits_for_its_writer_before_it_returns()
     {
-        var connection = new StreamConnection(1024);
+        var connection = new SseWriter(1024);
         var pipe = new Pipe(new PipeOptions(pauseWriterThreshold: 64, resumeWriterThreshold: 32));
         using var client = new CancellationTokenSource();
         using var stop = new CancellationTokenSource(Wait.Default);
@@ -111,5 +111,5 @@ public sealed class StreamConnectionTests
         Assert.Equal(101, read.Buffer.Length);
     }
 
-    private static Frame Frame(string text, long sequence) => new(Encoding.UTF8.GetBytes(text + "\n"), new LogId(1, sequence));
+    private static SseFrame Frame(string text, long sequence) => new(Encoding.UTF8.GetBytes(text + "\n"), new LogId(1, sequence));
 }

@@ -16,11 +16,11 @@ namespace SseChat.Web.Tests.Unit;
 /// The fan-out renders and encodes each event once per instance, however many streams are open; a large room writes
 /// what arrives within the flush delay to each stream in one write, a small one writes at once.
 /// </summary>
-public sealed class RoomHubTests
+public sealed class RoomFanOutTests
 {
     private static readonly TimeSpan Delay = TimeSpan.FromMilliseconds(10);
 
-    private static readonly StreamFlushing Defaults = new(Delay, 250);
+    private static readonly FlushPolicy Defaults = new(Delay, 250);
 
     [Fact]
     public async Task One_event_is_rendered_once_and_every_stream_gets_the_same_bytes()
@@ -29,9 +29,9 @@ public sealed class RoomHubTests
         await using var bus = new InProcessChatBus(Options.Create(new ChatOptions()), TimeProvider.System, NullLogger<InProcessChatBus>.Instance);
         using var meters = new TestMeterFactory();
         var metrics = new ChatMetrics(meters);
-        await using var hub = new RoomHub("lobby", bus, renderer, metrics, TestPresence.FanOuts(bus, renderer, metrics, TimeProvider.System), Defaults, TimeProvider.System);
+        await using var hub = new RoomFanOut("lobby", bus, TestPresence.Frames(renderer), metrics, TestPresence.FanOuts(bus, renderer, metrics, TimeProvider.System), Defaults, TimeProvider.System);
         await hub.EnsureSubscribedAsync(CancellationToken.None);
-        var connections = Enumerable.Range(0, 50).Select(_ => new StreamConnection(16)).ToArray();
+        var connections = Enumerable.Range(0, 50).Select(_ => new SseWriter(16)).ToArray();
         var pipes = connections.Select(_ => new Pipe()).ToArray();
         using var stop = new CancellationTokenSource(Wait.Default);
         var runs = connections.Select((c, i) => c.RunAsync(pipes[i].Writer, stop.Token)).ToArray();
@@ -66,7 +66,7 @@ public sealed class RoomHubTests
         var time = new FakeTimeProvider();
         await using var bus = new InProcessChatBus(Options.Create(new ChatOptions()), time, NullLogger<InProcessChatBus>.Instance);
         using var meters = new TestMeterFactory();
-        await using var hub = Hub(bus, meters, new StreamFlushing(Delay, GatherFrom: 3), time);
+        await using var hub = Hub(bus, meters, new FlushPolicy(Delay, GatherFrom: 3), time);
         var (connections, pipes, runs, stop) = Open(hub, 3);
 
         hub.Broadcast(Frame("one", 1));
@@ -95,7 +95,7 @@ public sealed class RoomHubTests
         var time = new FakeTimeProvider();
         await using var bus = new InProcessChatBus(Options.Create(new ChatOptions()), time, NullLogger<InProcessChatBus>.Instance);
         using var meters = new TestMeterFactory();
-        await using var hub = Hub(bus, meters, new StreamFlushing(TimeSpan.FromMilliseconds(delayMs), gatherFrom), time);
+        await using var hub = Hub(bus, meters, new FlushPolicy(TimeSpan.FromMilliseconds(delayMs), gatherFrom), time);
         var (connections, pipes, runs, stop) = Open(hub, 3);
 
         for (var i = 1; i <= 3; i++)
@@ -117,17 +117,17 @@ public sealed class RoomHubTests
         }
     }
 
-    private static RoomHub Hub(InProcessChatBus bus, TestMeterFactory meters, StreamFlushing flushing, TimeProvider time)
+    private static RoomFanOut Hub(InProcessChatBus bus, TestMeterFactory meters, FlushPolicy flushing, TimeProvider time)
     {
         var (renderer, metrics) = (new FragmentRenderer(), new ChatMetrics(meters));
-        return new RoomHub("lobby", bus, renderer, metrics, TestPresence.FanOuts(bus, renderer, metrics, time), flushing, time);
+        return new RoomFanOut("lobby", bus, TestPresence.Frames(renderer), metrics, TestPresence.FanOuts(bus, renderer, metrics, time), flushing, time);
     }
 
-    private static Frame Frame(string text, long sequence) => new(Encoding.UTF8.GetBytes(text + "\n"), new LogId(1, sequence));
+    private static SseFrame Frame(string text, long sequence) => new(Encoding.UTF8.GetBytes(text + "\n"), new LogId(1, sequence));
 
-    private static (StreamConnection[] Connections, Pipe[] Pipes, Task[] Runs, CancellationTokenSource Stop) Open(RoomHub hub, int count)
+    private static (SseWriter[] Connections, Pipe[] Pipes, Task[] Runs, CancellationTokenSource Stop) Open(RoomFanOut hub, int count)
     {
-        var connections = Enumerable.Range(0, count).Select(_ => new StreamConnection(16)).ToArray();
+        var connections = Enumerable.Range(0, count).Select(_ => new SseWriter(16)).ToArray();
         var pipes = connections.Select(_ => new Pipe()).ToArray();
         var stop = new CancellationTokenSource(Wait.Default);
         var runs = connections.Select((c, i) => c.RunAsync(pipes[i].Writer, stop.Token)).ToArray();
@@ -139,7 +139,7 @@ public sealed class RoomHubTests
         return (connections, pipes, runs, stop);
     }
 
-    private static async Task EndAsync(StreamConnection[] connections, Task[] runs, CancellationTokenSource stop)
+    private static async Task EndAsync(SseWriter[] connections, Task[] runs, CancellationTokenSource stop)
     {
         foreach (var connection in connections)
         {

@@ -7,57 +7,57 @@ using SseChat.Web.Hosting;
 namespace SseChat.Web.Streaming;
 
 /// <summary>
-/// This instance's side of one room: the single bus subscription and the streams open here. Each event from the
-/// bus is rendered and encoded once, then the same bytes go to every stream. In a room with fewer than
-/// <c>Chat:StreamGatherFrom</c> streams here, each stream writes each frame at once, on the fan-out's thread. A larger
-/// room gathers: a frame waits <c>Chat:StreamFlushDelay</c>, and one pass then writes it, with every frame that arrived
-/// meanwhile, to each stream in one write and one <c>send()</c>, so a loaded instance spends its CPU on messages rather
-/// than on system calls. The choice depends on the room's size only: a rule on its rate, measured where the fan-out
-/// runs, went wrong under overload (BENCHMARKS.md). Presence notices go through the room's
-/// <see cref="PresenceFanOut"/>, which coalesces them first.
+/// A room's local fan-out group: this instance's single bus subscription to the room and the streams open here. Each
+/// message from the bus is rendered and encoded once (<see cref="SseFrames"/>), then the same bytes go to every stream.
+/// In a room with fewer than <c>Chat:StreamGatherFrom</c> streams here, each stream writes each frame at once, on the
+/// fan-out's thread. A larger room gathers: a frame waits <c>Chat:StreamFlushDelay</c>, and one pass then writes it,
+/// with every frame that arrived meanwhile, to each stream in one write and one <c>send()</c>, so a loaded instance
+/// spends its CPU on messages rather than on system calls. The choice depends on the room's size alone, which the
+/// fan-out knows exactly, never on a rate measured under the very load it should react to. Presence notices go
+/// through the room's <see cref="PresenceFanOut"/>, which coalesces them first.
 /// </summary>
-internal sealed class RoomHub : IAsyncDisposable
+internal sealed class RoomFanOut : IAsyncDisposable
 {
     private readonly SemaphoreSlim _subscribing = new(1, 1);
     private readonly Lock _gate = new();
     private readonly IChatBus _bus;
-    private readonly FragmentRenderer _renderer;
+    private readonly SseFrames _frames;
     private readonly ChatMetrics _metrics;
-    private readonly PresenceFanOuts _presenceFanOuts;
+    private readonly PresenceFanOutFactory _presenceFanOuts;
     private readonly TimeSpan _flushDelay;
     private readonly int _gatherFrom;
     private readonly ITimer? _flushTimer;
-    private ImmutableArray<StreamConnection> _connections = [];
+    private ImmutableArray<SseWriter> _streams = [];
     private IAsyncDisposable? _subscription;
-    private Frame? _closedWith;
+    private SseFrame? _closedWith;
     private int _flushScheduled;
     private PresenceFanOut? _presence;
 
-    public RoomHub(
+    public RoomFanOut(
         string room,
         IChatBus bus,
-        FragmentRenderer renderer,
+        SseFrames frames,
         ChatMetrics metrics,
-        PresenceFanOuts presenceFanOuts,
-        StreamFlushing flushing,
+        PresenceFanOutFactory presenceFanOuts,
+        FlushPolicy flushing,
         TimeProvider time)
     {
         Room = room;
         _presenceFanOuts = presenceFanOuts;
         _bus = bus;
-        _renderer = renderer;
+        _frames = frames;
         _metrics = metrics;
         _flushDelay = flushing.Delay;
         _gatherFrom = flushing.GatherFrom;
         if (_flushDelay > TimeSpan.Zero)
         {
-            _flushTimer = time.CreateTimer(static state => ((RoomHub)state!).FlushNow(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+            _flushTimer = time.CreateTimer(static state => ((RoomFanOut)state!).FlushNow(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
         }
     }
 
     public string Room { get; }
 
-    public int ConnectionCount => _connections.Length;
+    public int StreamCount => _streams.Length;
 
     /// <summary>Where this room's presence notices are gathered before they reach the streams.</summary>
     private PresenceFanOut Presence => LazyInitializer.EnsureInitialized(ref _presence, () => _presenceFanOuts.Create(this));
@@ -73,7 +73,7 @@ internal sealed class RoomHub : IAsyncDisposable
         await _subscribing.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            _subscription ??= await _bus.SubscribeAsync(Room, OnEventAsync, cancellationToken).ConfigureAwait(false);
+            _subscription ??= await _bus.SubscribeAsync(Room, OnEvent, cancellationToken).ConfigureAwait(false);
         }
         finally
         {
@@ -81,48 +81,48 @@ internal sealed class RoomHub : IAsyncDisposable
         }
     }
 
-    public void Add(StreamConnection connection)
+    public void Add(SseWriter stream)
     {
         lock (_gate)
         {
             if (_closedWith is { } farewell)
             {
                 // Opened while the instance was closing: it gets the same farewell as the others.
-                connection.TryEnqueue(farewell);
-                connection.Complete();
+                stream.TryEnqueue(farewell);
+                stream.Complete();
             }
 
-            _connections = _connections.Add(connection);
+            _streams = _streams.Add(stream);
         }
     }
 
-    public void Remove(StreamConnection connection)
+    public void Remove(SseWriter stream)
     {
         lock (_gate)
         {
-            _connections = _connections.Remove(connection);
+            _streams = _streams.Remove(stream);
         }
     }
 
     /// <summary>Sends an already encoded frame (a message, a notice, a heartbeat) to every stream of this room.</summary>
-    public void Broadcast(Frame frame)
+    public void Broadcast(SseFrame frame)
     {
-        var connections = _connections;
-        if (_flushTimer is null || connections.Length < _gatherFrom)
+        var streams = _streams;
+        if (_flushTimer is null || streams.Length < _gatherFrom)
         {
             // A small room: each stream writes the frame as soon as it can.
-            foreach (var connection in connections)
+            foreach (var stream in streams)
             {
-                connection.Deliver(frame);
+                stream.Deliver(frame);
             }
 
             return;
         }
 
         // A large one: the frame waits for the next pass, with whatever else arrives meanwhile.
-        foreach (var connection in connections)
+        foreach (var stream in streams)
         {
-            connection.TryEnqueue(frame);
+            stream.TryEnqueue(frame);
         }
 
         if (Interlocked.Exchange(ref _flushScheduled, 1) == 0)
@@ -135,23 +135,23 @@ internal sealed class RoomHub : IAsyncDisposable
     private void FlushNow()
     {
         Volatile.Write(ref _flushScheduled, 0);
-        foreach (var connection in _connections)
+        foreach (var stream in _streams)
         {
-            connection.Flush();
+            stream.Flush();
         }
     }
 
     /// <summary>Sends every stream of this room a last frame and ends it (on shutdown); later streams too.</summary>
-    public void Close(Frame farewell)
+    public void Close(SseFrame farewell)
     {
         lock (_gate)
         {
             _closedWith = farewell;
-            foreach (var connection in _connections)
+            foreach (var stream in _streams)
             {
-                connection.TryEnqueue(farewell);
-                connection.Complete();
-                connection.Flush();
+                stream.TryEnqueue(farewell);
+                stream.Complete();
+                stream.Flush();
             }
         }
     }
@@ -172,9 +172,9 @@ internal sealed class RoomHub : IAsyncDisposable
         _subscribing.Dispose();
     }
 
-    private async ValueTask OnEventAsync(ChatEvent e)
+    private void OnEvent(ChatEvent e)
     {
-        if (_connections.IsEmpty)
+        if (_streams.IsEmpty)
         {
             return;
         }
@@ -186,12 +186,8 @@ internal sealed class RoomHub : IAsyncDisposable
         }
 
         var started = Stopwatch.GetTimestamp();
-        var bytes = await SseFrames.FragmentAsync(_renderer.Render(e), e.Id).ConfigureAwait(false);
-        var connections = _connections;
-        Broadcast(new Frame(bytes, e.Id is null ? null : LogId.ParseOrDefault(e.Id), e.Presence?.Version));
-        _metrics.FannedOut(connections.Length, Stopwatch.GetElapsedTime(started));
+        var streams = _streams.Length;
+        Broadcast(_frames.Message(e));
+        _metrics.FannedOut(streams, Stopwatch.GetElapsedTime(started));
     }
 }
-
-/// <summary>How a room paces its writes: <c>Chat:StreamFlushDelay</c> and <c>Chat:StreamGatherFrom</c>.</summary>
-internal readonly record struct StreamFlushing(TimeSpan Delay, int GatherFrom);

@@ -1,0 +1,42 @@
+using Microsoft.Extensions.Options;
+
+namespace SseChat.Web.Bus;
+
+/// <summary>Checks the "Redis" section at start: a bad setting stops the app with a message that names it.</summary>
+internal sealed class RedisOptionsValidator : IValidateOptions<RedisOptions>
+{
+    public ValidateOptionsResult Validate(string? name, RedisOptions options)
+    {
+        if (string.IsNullOrWhiteSpace(options.KeyPrefix) || options.KeyPrefix.Any(char.IsWhiteSpace))
+        {
+            return ValidateOptionsResult.Fail("Redis:KeyPrefix must be a non-empty word without spaces.");
+        }
+
+        if (options.BreakDuration < TimeSpan.FromMilliseconds(500) || options.BreakDuration > TimeSpan.FromMinutes(1))
+        {
+            return ValidateOptionsResult.Fail($"Redis:BreakDuration must be between 00:00:00.5 and 00:01:00, not {options.BreakDuration}.");
+        }
+
+        if (!options.Enabled)
+        {
+            return ValidateOptionsResult.Success;
+        }
+
+        try
+        {
+            var parsed = options.ToConfigurationOptions();
+            if (parsed.EndPoints.Count == 0)
+            {
+                return ValidateOptionsResult.Fail(
+                    $"Redis:Configuration (env Redis__Configuration) names no endpoint: '{options.Configuration}'. Expected e.g. 'localhost:6379'.");
+            }
+        }
+        catch (ArgumentException ex)
+        {
+            return ValidateOptionsResult.Fail(
+                $"Redis:Configuration (env Redis__Configuration) is not a valid StackExchange.Redis configuration string: {ex.Message}");
+        }
+
+        return ValidateOptionsResult.Success;
+    }
+}

@@ -1,0 +1,76 @@
+using Microsoft.AspNetCore.Diagnostics;
+using Microsoft.Extensions.Options;
+using SseChat.Web.Chat;
+using SseChat.Web.Streaming;
+
+namespace SseChat.Web.Hosting;
+
+/// <summary>The chat's middleware and endpoints that are its own; Program.cs puts them in order.</summary>
+public static class SseChatPipeline
+{
+    /// <summary>One handler for every environment: errors are readable, never a stack trace; a stream path gets plain text.</summary>
+    public static WebApplication UseSseChatErrorHandling(this WebApplication app)
+    {
+        app.UseExceptionHandler(new ExceptionHandlerOptions
+        {
+            StatusCodeSelector = ErrorResponses.StatusFor,
+            ExceptionHandler = ErrorResponses.HandleExceptionAsync,
+        });
+        app.UseStatusCodePages(context => EventsEndpoint.IsStreamPath(context.HttpContext.Request.Path)
+            ? Task.CompletedTask
+            : ErrorResponses.WriteAsync(context.HttpContext, context.HttpContext.Response.StatusCode,
+                ErrorResponses.MessageFor(context.HttpContext.Response.StatusCode, context.HttpContext)));
+        return app;
+    }
+
+    /// <summary>
+    /// Reads a posted form before anything else does, so that a body over the limit (announced or chunked) or a
+    /// malformed form is answered 413/400 with a readable message. Left to the antiforgery check, a form it cannot read
+    /// would be reported as a stale form instead.
+    /// </summary>
+    public static WebApplication UseSseChatRequestBodyGuard(this WebApplication app)
+    {
+        app.Use(GuardRequestBodies);
+        return app;
+    }
+
+    /// <summary><c>GET /events</c> and <c>GET /rooms/{room}/events</c>, under the streams' rate limit.</summary>
+    public static WebApplication MapSseChatStreams(this WebApplication app)
+    {
+        app.MapGet("/events", EventsEndpoint.HandleAsync).RequireRateLimiting(RequestLimits.StreamsPolicy);
+        app.MapGet($"/rooms/{{{RoomPaths.RouteParameter}}}/events", EventsEndpoint.HandleAsync).RequireRateLimiting(RequestLimits.StreamsPolicy);
+        return app;
+    }
+
+    private static async Task GuardRequestBodies(HttpContext context, RequestDelegate next)
+    {
+        var limit = context.RequestServices.GetRequiredService<IOptions<ChatOptions>>().Value.MaxRequestBodyBytes;
+        if (context.Request.ContentLength > limit)
+        {
+            await ErrorResponses.WriteAsync(context, StatusCodes.Status413PayloadTooLarge,
+                ErrorResponses.MessageFor(StatusCodes.Status413PayloadTooLarge, context)).ConfigureAwait(false);
+            return;
+        }
+
+        if (HttpMethods.IsPost(context.Request.Method) && context.Request.HasFormContentType)
+        {
+            try
+            {
+                await context.Request.ReadFormAsync(context.RequestAborted).ConfigureAwait(false);
+            }
+            catch (BadHttpRequestException ex)
+            {
+                await ErrorResponses.WriteAsync(context, ex.StatusCode, ErrorResponses.MessageFor(ex.StatusCode, context)).ConfigureAwait(false);
+                return;
+            }
+            catch (Exception ex) when (ex is InvalidDataException or IOException)
+            {
+                // Malformed multipart (no or broken boundaries), too many fields, a value over the length limit.
+                await ErrorResponses.WriteAsync(context, StatusCodes.Status400BadRequest, ErrorResponses.UnreadableForm).ConfigureAwait(false);
+                return;
+            }
+        }
+
+        await next(context).ConfigureAwait(false);
+    }
+}

@@ -1,0 +1,137 @@
+using Microsoft.Extensions.Options;
+using SseChat.Web.Bus;
+using SseChat.Web.Chat;
+using SseChat.Web.Hosting;
+
+namespace SseChat.Web.Streaming;
+
+/// <summary>
+/// The rooms this instance has streams in, reference-counted: a room's <see cref="RoomFanOut"/> (and its bus
+/// subscription) exists while streams use it, and for <see cref="IdleLifetime"/> after the last one ended, so a reload
+/// or a reconnect does not resubscribe; then it is dropped. Anyone can name a room, so rooms once visited must not cost
+/// a subscription for the life of the process.
+/// </summary>
+internal sealed class RoomFanOutRegistry(
+    IChatBus bus,
+    SseFrames frames,
+    ChatMetrics metrics,
+    PresenceFanOutFactory presenceFanOuts,
+    IOptions<ChatOptions> options,
+    TimeProvider time,
+    ILogger<RoomFanOutRegistry> logger)
+    : IAsyncDisposable
+{
+    public static readonly TimeSpan IdleLifetime = TimeSpan.FromMinutes(1);
+
+    private readonly Lock _gate = new();
+    private readonly Dictionary<string, Entry> _rooms = new(StringComparer.Ordinal);
+
+    /// <summary>The room's fan-out, kept until the matching <see cref="Release"/>.</summary>
+    public RoomFanOut Acquire(string room)
+    {
+        lock (_gate)
+        {
+            if (!_rooms.TryGetValue(room, out var entry))
+            {
+                var flushing = new FlushPolicy(options.Value.StreamFlushDelay, options.Value.StreamGatherFrom);
+                entry = new Entry(new RoomFanOut(room, bus, frames, metrics, presenceFanOuts, flushing, time));
+                _rooms.Add(room, entry);
+            }
+
+            entry.Users++;
+            entry.IdleTimer?.Dispose();
+            entry.IdleTimer = null;
+            return entry.FanOut;
+        }
+    }
+
+    /// <summary>A stream is done with the room; the last one starts its idle countdown.</summary>
+    public void Release(RoomFanOut fanOut)
+    {
+        lock (_gate)
+        {
+            if (!_rooms.TryGetValue(fanOut.Room, out var entry) || entry.FanOut != fanOut || --entry.Users > 0)
+            {
+                return;
+            }
+
+            entry.IdleTimer = time.CreateTimer(
+                static state =>
+                {
+                    var (registry, idle) = ((RoomFanOutRegistry, Entry))state!;
+                    registry.Evict(idle);
+                },
+                (this, entry),
+                IdleLifetime,
+                Timeout.InfiniteTimeSpan);
+        }
+    }
+
+    public IReadOnlyList<RoomFanOut> All
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _rooms.Values.Select(e => e.FanOut).ToArray();
+            }
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        Entry[] entries;
+        lock (_gate)
+        {
+            entries = [.. _rooms.Values];
+            _rooms.Clear();
+        }
+
+        foreach (var entry in entries)
+        {
+            entry.IdleTimer?.Dispose();
+            await entry.FanOut.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    private void Evict(Entry entry)
+    {
+        lock (_gate)
+        {
+            // A stream came back meanwhile, or the room is gone already: nothing to drop.
+            if (entry.Users > 0 || !_rooms.TryGetValue(entry.FanOut.Room, out var current) || current != entry)
+            {
+                return;
+            }
+
+            _rooms.Remove(entry.FanOut.Room);
+            entry.IdleTimer?.Dispose();
+        }
+
+        _ = DisposeQuietlyAsync(entry.FanOut);
+    }
+
+    private async Task DisposeQuietlyAsync(RoomFanOut fanOut)
+    {
+        try
+        {
+            await fanOut.DisposeAsync().ConfigureAwait(false);
+            StreamingLog.RoomDropped(logger, fanOut.Room);
+        }
+#pragma warning disable CA1031 // a timer callback has no caller: an unsubscribe that fails is logged, not thrown
+        catch (Exception ex)
+#pragma warning restore CA1031
+        {
+            StreamingLog.RoomDropFailed(logger, fanOut.Room, ex);
+        }
+    }
+
+    private sealed class Entry(RoomFanOut fanOut)
+    {
+        public RoomFanOut FanOut { get; } = fanOut;
+
+        public int Users { get; set; }
+
+        public ITimer? IdleTimer { get; set; }
+    }
+}

@@ -1,0 +1,20 @@
+namespace SseChat.Web.Streaming;
+
+/// <summary>Every log message of the streams and their rooms (2000–2099), with its event id.</summary>
+internal static partial class StreamingLog
+{
+    [LoggerMessage(EventId = 2001, Level = LogLevel.Warning, Message = "The stream of {Nick} fell too far behind and was cut off; it resumes on reconnect.")]
+    public static partial void SlowClientCut(ILogger logger, string nick);
+
+    [LoggerMessage(EventId = 2002, Level = LogLevel.Information, Message = "Shutting down: told {Count} open streams to reconnect elsewhere.")]
+    public static partial void ClosingStreams(ILogger logger, int count);
+
+    [LoggerMessage(EventId = 2003, Level = LogLevel.Debug, Message = "Room {Room}: no stream here for a while; its fan-out and subscription were dropped.")]
+    public static partial void RoomDropped(ILogger logger, string room);
+
+    [LoggerMessage(EventId = 2004, Level = LogLevel.Warning, Message = "Room {Room}: dropping the idle fan-out failed.")]
+    public static partial void RoomDropFailed(ILogger logger, string room, Exception exception);
+
+    [LoggerMessage(EventId = 2005, Level = LogLevel.Error, Message = "Room {Room}: a presence update could not be sent; the next change sends the list again.")]
+    public static partial void PresenceUpdateFailed(ILogger logger, string room, Exception exception);
+}
