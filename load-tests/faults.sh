@@ -10,6 +10,7 @@
 #
 # Scenarios: restart-0.5 restart-3 restart-15 pause-3 redis-kill instance-kill (default: all). Redis keeps an
 # append-only file with FAULTS_AOF (default: always, as compose.yaml and scripts/cluster.sh ship it).
+# The servers' logs of a run that failed are kept in OUT's folder, under fault-logs/RUN-ID.
 # Exit code: 0 when every run passed (nothing acknowledged lost, nothing twice), 1 otherwise.
 set -uo pipefail
 
@@ -43,13 +44,18 @@ for round in $(seq "$runs"); do
     down=$(sed -n 's/.*--fault-for \([0-9.]*\).*/\1/p' <<<"$args")
     # Posting goes on 10 s after the fault ended, so the recovery is measured under load.
     seconds=$(awk -v d="$down" 'BEGIN { printf "%d", 10 + d + 10 }')
-    echo "faults.sh: round $round/$runs, $scenario (load $(cut -d' ' -f1-3 /proc/loadavg))" >&2
+    run_id="f${round}x$RANDOM"
+    logs="$(dirname "$out")/fault-logs/$run_id"
+    echo "faults.sh: round $round/$runs, $scenario, run $run_id (load $(cut -d' ' -f1-3 /proc/loadavg))" >&2
     # shellcheck disable=SC2086 # $args is a list of flags
-    if ! "$root/load-tests/run-local.sh" --no-build --instances 3 --redis-aof "$aof" --json-out "$out" -- \
-      --clients 300 --rate 50 --seconds "$seconds" --warmup 5 --drain 30 --fault-at 10 $args --run-id "f${round}x$RANDOM" \
+    if "$root/load-tests/run-local.sh" --no-build --instances 3 --redis-aof "$aof" --json-out "$out" --logs "$logs" \
+      --env Logging__LogLevel__SseChat=Information -- \
+      --clients 300 --rate 50 --seconds "$seconds" --warmup 5 --drain 30 --fault-at 10 $args --run-id "$run_id" \
       >/dev/null; then
+      rm -rf "$logs"
+    else
       failed=1
-      echo "faults.sh: $scenario round $round FAILED (its JSON line is in $out)" >&2
+      echo "faults.sh: $scenario round $round FAILED (its JSON line is in $out, the servers' logs in $logs)" >&2
     fi
   done
 done
