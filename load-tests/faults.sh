@@ -9,7 +9,7 @@
 #   load-tests/faults.sh 3 /tmp/kill.jsonl redis-kill
 #
 # Scenarios: restart-0.5 restart-3 restart-15 pause-3 redis-kill instance-kill (default: all). Redis keeps an
-# append-only file with FAULTS_AOF (default: always, as compose.yaml and scripts/cluster.sh ship it).
+# append-only file, fsynced as FAULTS_AOF says (default: everysec, as compose.yaml and scripts/cluster.sh ship it).
 # The servers' logs of a run that failed are kept in OUT's folder, under fault-logs/RUN-ID.
 # Exit code: 0 when every run passed (nothing acknowledged lost, nothing twice), 1 otherwise.
 set -uo pipefail
@@ -20,7 +20,7 @@ out=${2:-$root/artifacts/faults.jsonl}
 shift 2 2>/dev/null || shift $#
 scenarios=("$@")
 [ ${#scenarios[@]} -gt 0 ] || scenarios=(restart-0.5 restart-3 restart-15 pause-3 redis-kill instance-kill)
-aof=${FAULTS_AOF:-always}
+aof=${FAULTS_AOF:-everysec}
 mkdir -p "$(dirname "$out")"
 
 fault_args() { # scenario -> driver fault arguments
