@@ -182,14 +182,20 @@ public sealed class LoadDriverTests
     {
         using var app = new ChatAppFactory();
         using var browser = new ChatBrowser();
-        var page = await browser.GetPageAsync(app.BaseAddress);
         using var response = await browser.Client(app.BaseAddress).GetAsync("/");
+        var html = await response.Content.ReadAsStringAsync();
 
-        var (token, cmid) = ChatInstance.ReadSendForm(await response.Content.ReadAsStringAsync());
+        // One page, read by both: the token and client id differ from page to page, so only the same page can match.
+        var page = await ChatBrowser.ReadPageAsync(response, html);
+        var (token, cmid) = ChatInstance.ReadSendForm(html);
 
-        Assert.False(string.IsNullOrEmpty(token));
-        Assert.Equal(page.AntiforgeryToken.Length, token.Length);
-        Assert.Equal(page.ClientMessageId.Length, cmid.Length);
+        Assert.False(string.IsNullOrEmpty(page.AntiforgeryToken));
+        Assert.True(ClientMessageId.IsValid(page.ClientMessageId), page.ClientMessageId);
+        Assert.Equal((page.AntiforgeryToken, page.ClientMessageId), (token, cmid));
+        // And the server takes them, with the cookies that page set, as it does a browser's.
+        using var posted = await browser.PostFormAsync(app.BaseAddress, "/messages", htmx: true,
+            new() { ["text"] = "read by the driver", ["cmid"] = cmid, [ChatInstance.TokenField] = token });
+        Assert.Equal(System.Net.HttpStatusCode.OK, posted.StatusCode);
         Assert.Throws<InvalidOperationException>(() => ChatInstance.ReadSendForm("<html><form id=\"nick\"></form></html>"));
     }
 
