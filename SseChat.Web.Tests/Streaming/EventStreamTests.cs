@@ -6,7 +6,14 @@ namespace SseChat.Web.Tests.Streaming;
 /// <summary>GET /events on one instance (in-process bus), read over a real socket with the framework's SSE parser.</summary>
 public sealed class EventStreamTests : IDisposable
 {
-    private readonly ChatAppFactory _app = new(new() { ["Chat:HeartbeatInterval"] = "00:00:00.300" });
+    /// <summary>Chat:ReconnectDelay, set apart from its default (2 s) so that the hint is seen to come from it.</summary>
+    private static readonly TimeSpan ReconnectDelay = TimeSpan.FromMilliseconds(3700);
+
+    private readonly ChatAppFactory _app = new(new()
+    {
+        ["Chat:HeartbeatInterval"] = "00:00:00.300",
+        ["Chat:ReconnectDelay"] = ReconnectDelay.ToString("c", System.Globalization.CultureInfo.InvariantCulture),
+    });
     private readonly ChatBrowser _browser = new();
 
     public void Dispose()
@@ -27,6 +34,9 @@ public sealed class EventStreamTests : IDisposable
         Assert.Empty(headers.Content.Headers.ContentEncoding);
         var first = await stream.WaitForAsync(_ => true, "the first event");
         Assert.Equal("ping", first.EventType);
+        Assert.Equal(ReconnectDelay, first.Retry); // retry: 3700, Chat:ReconnectDelay in ms
+        var heartbeat = await stream.WaitForAsync(e => e.EventType == "ping", "a heartbeat");
+        Assert.Null(heartbeat.Retry); // the hint goes out once, with the opening event
     }
 
     [Fact]
