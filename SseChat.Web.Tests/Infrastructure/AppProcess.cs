@@ -155,7 +155,7 @@ public sealed class AppProcess : IAsyncDisposable
     }
 }
 
-/// <summary>Finds SseChat.Web's build output next to this test assembly's (same configuration), and the repository.</summary>
+/// <summary>Finds SseChat.Web's build output next to this test assembly's (same configuration).</summary>
 internal static class WebProjectOutput
 {
     // Tests run from SseChat.Web.Tests/bin/{Configuration}/{tfm}/.
@@ -164,25 +164,11 @@ internal static class WebProjectOutput
     /// <summary>The build configuration the tests (and so SseChat.Web) were built in.</summary>
     public static string Configuration => TestBin.Parent!.Name;
 
-    /// <summary>The folder of SseChat.sln: where compose.yaml, deploy/ and scripts/ are.</summary>
-    public static string RepoRoot { get; } = FindRepoRoot();
-
     public static string Dll { get; } = Find();
-
-    private static string FindRepoRoot()
-    {
-        var root = TestBin;
-        while (root is not null && !File.Exists(Path.Combine(root.FullName, "SseChat.sln")))
-        {
-            root = root.Parent;
-        }
-
-        return root?.FullName ?? throw new InvalidOperationException($"SseChat.sln not found above {AppContext.BaseDirectory}.");
-    }
 
     private static string Find()
     {
-        var dll = Path.Combine(RepoRoot, "SseChat.Web", "bin", Configuration, TestBin.Name, "SseChat.Web.dll");
+        var dll = Repository.PathOf("SseChat.Web", "bin", Configuration, TestBin.Name, "SseChat.Web.dll");
         return File.Exists(dll) ? dll : throw new InvalidOperationException($"Build SseChat.Web first: {dll} is missing.");
     }
 }

@@ -27,7 +27,7 @@ internal static class ExternalTool
     {
         var start = new ProcessStartInfo(file)
         {
-            WorkingDirectory = WebProjectOutput.RepoRoot,
+            WorkingDirectory = Repository.Root,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             RedirectStandardInput = true,
@@ -67,5 +67,5 @@ internal static class ExternalTool
 
     /// <summary>Runs a bash script of the repository, e.g. <c>scripts/cluster.sh</c>.</summary>
     public static Task<ToolResult> RunScriptAsync(string script, IEnumerable<string> arguments, TimeSpan timeout, IDictionary<string, string?>? environment = null) =>
-        RunAsync("bash", arguments.Prepend(Path.Combine(WebProjectOutput.RepoRoot, script)), timeout, environment);
+        RunAsync("bash", arguments.Prepend(Repository.PathOf(script)), timeout, environment);
 }

@@ -1,27 +1,14 @@
 using System.Diagnostics;
+using SseChat.Web.Tests.Infrastructure;
 
 namespace SseChat.Web.Tests.LoadTests;
 
-/// <summary>The repository's load-tests folder, found from the test assembly's location.</summary>
+/// <summary>The repository's load-tests folder.</summary>
 internal static class LoadTestFiles
 {
-    public static string Folder { get; } = FindFolder();
+    public static string Folder { get; } = Repository.PathOf("load-tests");
 
     public static string PathOf(string relative) => Path.Combine(Folder, relative);
-
-    private static string FindFolder()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            var candidate = Path.Combine(dir.FullName, "load-tests");
-            if (File.Exists(Path.Combine(dir.FullName, "SseChat.sln")) && Directory.Exists(candidate))
-            {
-                return candidate;
-            }
-        }
-
-        throw new InvalidOperationException($"No load-tests folder next to SseChat.sln above {AppContext.BaseDirectory}.");
-    }
 }
 
 /// <summary>Runs node (installed by scripts/test.sh when missing) with a bounded wait.</summary>
