@@ -37,7 +37,7 @@ public sealed class K6ScriptTests : IDisposable
         var copy = Path.Combine(_temp, Path.GetFileNameWithoutExtension(script) + ".mjs");
         File.Copy(LoadTestFiles.PathOf(script), copy);
 
-        var (exit, _, error) = await Node.RunAsync(["--check", copy]);
+        var (exit, _, error) = await NodeAsync(["--check", copy], _temp);
 
         Assert.True(exit == 0, $"node --check {script} failed:\n{error}");
     }
@@ -155,8 +155,12 @@ public sealed class K6ScriptTests : IDisposable
 
         var inputFile = Path.Combine(_temp, $"{mode}.json");
         await File.WriteAllTextAsync(inputFile, JsonSerializer.Serialize(input));
-        var (exit, output, error) = await Node.RunAsync([Path.Combine(_temp, "harness.mjs"), mode, inputFile], _temp);
+        var (exit, output, error) = await NodeAsync([Path.Combine(_temp, "harness.mjs"), mode, inputFile], _temp);
         Assert.True(exit == 0, $"the contract harness failed:\n{error}");
         return JsonDocument.Parse(output);
     }
+
+    /// <summary>node (scripts/test.sh installs it when missing), in the given folder, for at most 20 s.</summary>
+    private static Task<ToolResult> NodeAsync(IEnumerable<string> arguments, string workingDirectory) =>
+        ExternalTool.RunAsync(ExternalTool.Require("node", "nodejs"), arguments, TimeSpan.FromSeconds(20), workingDirectory: workingDirectory);
 }
