@@ -24,6 +24,9 @@ public sealed class RedisServer : IAsyncLifetime, IAsyncDisposable
     /// <summary>A StackExchange.Redis configuration string for this server.</summary>
     public string Configuration => $"127.0.0.1:{Port}";
 
+    /// <summary>A Redis:KeyPrefix of its own, so that tests sharing one server keep their rooms and keys apart.</summary>
+    public static string NewKeyPrefix() => "t" + Guid.NewGuid().ToString("N")[..10];
+
     public Task InitializeAsync() => StartAsync();
 
     /// <summary>Starts redis-server (again, after <see cref="StopAsync"/>: same port, same folder) and waits for PING.</summary>
