@@ -125,11 +125,7 @@ public sealed class AppProcess : IAsyncDisposable
     /// <summary>Sends SIGTERM (as an orchestrator stopping it would) and returns the exit code; fails after the timeout.</summary>
     public async Task<int> TerminateAsync(TimeSpan timeout)
     {
-        using (var kill = Process.Start("kill", ["-TERM", _process.Id.ToString(CultureInfo.InvariantCulture)]))
-        {
-            await kill.WaitForExitAsync();
-        }
-
+        await ExternalTool.SendSigtermAsync(_process.Id);
         using var cts = new CancellationTokenSource(timeout);
         await _process.WaitForExitAsync(cts.Token);
         return _process.ExitCode;

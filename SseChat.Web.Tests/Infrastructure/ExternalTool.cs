@@ -67,6 +67,16 @@ internal static class ExternalTool
         }
     }
 
+    /// <summary>Sends SIGTERM to a process, as an orchestrator stopping it would (with the machine's kill, bounded).</summary>
+    public static async Task SendSigtermAsync(int pid)
+    {
+        var kill = await RunAsync("kill", ["-TERM", pid.ToString(CultureInfo.InvariantCulture)], Wait.Default);
+        if (kill.ExitCode != 0)
+        {
+            throw new InvalidOperationException($"kill -TERM {pid} failed: {kill}");
+        }
+    }
+
     /// <summary>Runs a bash script of the repository, e.g. <c>scripts/cluster.sh</c>.</summary>
     public static Task<ToolResult> RunScriptAsync(string script, IEnumerable<string> arguments, TimeSpan timeout, IDictionary<string, string?>? environment = null) =>
         RunAsync("bash", arguments.Prepend(Repository.PathOf(script)), timeout, environment);
