@@ -117,6 +117,17 @@ redis_answers() {
   [[ "$reply" == +PONG* ]]
 }
 
+redis_info_field() { # port field: a field of INFO server from whatever redis answers there
+  local line value=""
+  { exec 3<>"/dev/tcp/127.0.0.1/$1"; } 2>/dev/null || return 1
+  printf 'INFO server\r\n' >&3
+  while read -r -t 1 line <&3; do
+    case "$line" in "$2":*) value=${line#*:}; value=${value%$'\r'}; break ;; esac
+  done
+  exec 3>&-
+  echo "$value"
+}
+
 wait_until() { # seconds, description, command...
   local seconds=$1 what=$2
   shift 2
@@ -144,9 +155,14 @@ redis_start=$(printf '%q ' "$redis_bin" "${redis_args[@]}" --logfile "$work/redi
 fault_args=()
 [ "$fault_run" -eq 1 ] && fault_args=(--redis-start "$redis_start")
 wait_until 15 "redis-server on port $redis_port" redis_answers "$redis_port" || exit 3
+# Another program may have taken the port between the choice and the start (another harness on this machine): the
+# server that answers must be the one started here, or the run would act on someone else's Redis.
+redis_owner=$(redis_info_field "$redis_port" process_id)
+[ "$redis_owner" = "$redis_pid" ] || { echo "run-local.sh: port $redis_port answers for redis-server pid ${redis_owner:-?}, not $redis_pid" >&2; exit 3; }
 
 urls=()
 pids=()
+names=()
 prefix="load$(date +%s)"
 for i in $(seq "$instances"); do
   port=$(free_port)
@@ -154,9 +170,10 @@ for i in $(seq "$instances"); do
   mkdir -p "$home"
   # The driver is one client address (and one person) posting for hundreds: the abuse limits, meant for people,
   # are lifted. --env settings come last, so they can also replace these defaults (e.g. the log level).
+  names+=("$prefix-$i")
   (
     cd "$web_out"
-    exec env HOME="$home" DOTNET_CLI_HOME="$home" ASPNETCORE_ENVIRONMENT=Production \
+    exec env HOME="$home" DOTNET_CLI_HOME="$home" ASPNETCORE_ENVIRONMENT=Production Instance__Name="$prefix-$i" \
       Redis__Configuration="127.0.0.1:$redis_port" Redis__KeyPrefix="$prefix" Logging__LogLevel__Default=Warning \
       Limits__PostBurst=100000 Limits__PostsPerSecond=100000 Limits__AddressPostsPerSecond=1000000 \
       Limits__StreamsPerAddress=1000000 Limits__StreamsPerInstance=1000000 \
@@ -166,8 +183,11 @@ for i in $(seq "$instances"); do
   pids+=($!)
   urls+=("http://127.0.0.1:$port")
 done
+instance_is() { # url name: the instance answering at url has this name (X-SseChat-Instance), so it is ours
+  curl -sf -o /dev/null -D - "$1/healthz" | tr -d '\r' | grep -qix "x-ssechat-instance: $2"
+}
 for i in "${!urls[@]}"; do
-  wait_until 30 "SseChat instance $((i + 1)) at ${urls[$i]}" curl -sf -o /dev/null "${urls[$i]}/" || {
+  wait_until 30 "SseChat instance $((i + 1)) at ${urls[$i]}" instance_is "${urls[$i]}" "${names[$i]}" || {
     cat "$work/app$((i + 1)).log" >&2
     exit 3
   }

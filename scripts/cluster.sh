@@ -9,6 +9,8 @@
 #   CLUSTER_BASE_PORT     instance i listens on BASE+i-1 (5001) CLUSTER_TIMEOUT     seconds `up` may wait (90)
 #   CLUSTER_RUN_DIR       where everything lives (.run/cluster) CLUSTER_CONFIGURATION  build configuration (Release)
 #   CLUSTER_NO_BUILD=1    publish the existing build output instead of building again
+#   CLUSTER_REDIS_APPENDFSYNC  Redis's appendfsync: everysec (default; a crash of Redis's host can lose up to a
+#                         second of acknowledged messages) or always (every acknowledged message is on disk)
 # Everything listens on 127.0.0.1. Needs dotnet, redis-server and nginx; it installs nothing.
 set -euo pipefail
 
@@ -16,6 +18,7 @@ repo=$(cd "$(dirname "$0")/.." && pwd)
 run_dir=${CLUSTER_RUN_DIR:-$repo/.run/cluster}
 lb_port=${CLUSTER_PORT:-8080}
 redis_port=${CLUSTER_REDIS_PORT:-6380}
+appendfsync=${CLUSTER_REDIS_APPENDFSYNC:-everysec}
 base_port=${CLUSTER_BASE_PORT:-5001}
 timeout=${CLUSTER_TIMEOUT:-90}
 configuration=${CLUSTER_CONFIGURATION:-Release}
@@ -117,7 +120,7 @@ up() {
 
   local deadline=$((SECONDS + timeout))
   spawn redis "$redis_port" "$run_dir/redis" "$redis_server" --port "$redis_port" --bind 127.0.0.1 \
-    --appendonly yes --dir "$run_dir/redis" --daemonize no
+    --appendonly yes --appendfsync "$appendfsync" --dir "$run_dir/redis" --daemonize no
   wait_for "Redis on port $redis_port" "$deadline" eval '[ "$("$redis_cli" -p "$redis_port" ping 2>/dev/null)" = PONG ]'
 
   local upstreams=() port

@@ -22,6 +22,7 @@ public sealed partial class DeploymentFilesTests
         var redis = services.GetProperty("redis");
         var command = Strings(redis.GetProperty("command"));
         Assert.Equal("yes", command[command.IndexOf("--appendonly") + 1]);
+        Assert.Equal("everysec", command[command.IndexOf("--appendfsync") + 1]); // the shipped durability (README, "Guarantees")
         Assert.Contains(Strings(redis.GetProperty("volumes")), v => v.EndsWith(":/data", StringComparison.Ordinal) || v.Contains(":/data:", StringComparison.Ordinal));
         Assert.Equal(["CMD", "redis-cli", "ping"], Strings(redis.GetProperty("healthcheck").GetProperty("test")));
 

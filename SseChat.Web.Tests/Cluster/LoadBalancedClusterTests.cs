@@ -20,6 +20,13 @@ public sealed class LoadBalancedClusterTests
         var status = await cluster.StatusAsync();
         Assert.True(status.ExitCode == 0, $"status: {status}");
 
+        // Redis keeps an append-only file, fsynced once a second (the durability the README states).
+        await using (var admin = await RedisAdmin.ConnectAsync(started[0].Port))
+        {
+            Assert.Equal("appendonly\nyes", await admin.SendAsync("CONFIG", "GET", "appendonly"));
+            Assert.Equal("appendfsync\neverysec", await admin.SendAsync("CONFIG", "GET", "appendfsync"));
+        }
+
         using var browser = new ChatBrowser();
         var lb = cluster.BalancerAddress;
 

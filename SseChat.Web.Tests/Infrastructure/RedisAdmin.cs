@@ -7,7 +7,8 @@ namespace SseChat.Web.Tests.Infrastructure;
 /// <summary>
 /// One connection to a redis-server that a test keeps open, for commands that must still get through while the
 /// server refuses new connections (e.g. after <c>CONFIG SET maxclients</c>). Speaks just enough RESP: a command as an
-/// array of bulk strings, a reply as its text (a bulk string's content, an integer's digits, "+OK", or "-ERR ...").
+/// array of bulk strings, a reply as its text (a bulk string's content, an integer's digits, "+OK", "-ERR ...", or an
+/// array's elements one per line).
 /// </summary>
 public sealed class RedisAdmin : IAsyncDisposable
 {
@@ -39,7 +40,23 @@ public sealed class RedisAdmin : IAsyncDisposable
 
         await _stream.WriteAsync(Encoding.UTF8.GetBytes(command.ToString()));
         using var bound = new CancellationTokenSource(Wait.Default);
-        var line = await ReadLineAsync(bound.Token);
+        return await ReadReplyAsync(bound.Token);
+    }
+
+    private async Task<string> ReadReplyAsync(CancellationToken cancellationToken)
+    {
+        var line = await ReadLineAsync(cancellationToken);
+        if (line[0] == '*')
+        {
+            var elements = new string[int.Parse(line.AsSpan(1), CultureInfo.InvariantCulture)];
+            for (var i = 0; i < elements.Length; i++)
+            {
+                elements[i] = await ReadReplyAsync(cancellationToken);
+            }
+
+            return string.Join('\n', elements);
+        }
+
         if (line[0] != '$')
         {
             return line[0] == ':' ? line[1..] : line;
@@ -52,7 +69,7 @@ public sealed class RedisAdmin : IAsyncDisposable
         }
 
         var bytes = new byte[length + 2];
-        await _input.ReadExactlyAsync(bytes, bound.Token);
+        await _input.ReadExactlyAsync(bytes, cancellationToken);
         return Encoding.UTF8.GetString(bytes, 0, length);
     }
 

@@ -16,7 +16,7 @@ public sealed class LoadDriverTests
     public void Options_parse_both_argument_forms()
     {
         var options = DriverOptions.Parse(["--urls", "http://127.0.0.1:5001, http://localhost:5002/", "--clients=300", "--rate", "100",
-            "--seconds", "2.5", "--payload", "200", "--pids", "10,20", "--warmup", "3"]);
+            "--seconds", "2.5", "--payload", "200", "--pids", "10,20", "--warmup", "3", "--label", "aof always"]);
 
         Assert.Equal(["http://127.0.0.1:5001/", "http://localhost:5002/"], options.Urls.Select(u => u.ToString()));
         Assert.Equal(300, options.Clients);
@@ -25,6 +25,7 @@ public sealed class LoadDriverTests
         Assert.Equal(200, options.PayloadBytes);
         Assert.Equal([10, 20], options.Pids);
         Assert.Equal(TimeSpan.FromSeconds(3), options.Warmup);
+        Assert.Equal("aof always", options.Label);
     }
 
     [Theory]

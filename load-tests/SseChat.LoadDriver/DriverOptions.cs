@@ -53,6 +53,9 @@ internal sealed record DriverOptions
     /// <summary>Marks this run's messages; streams ignore messages of other runs. Random when not given.</summary>
     public string? RunId { get; init; }
 
+    /// <summary>Names the variant a run measured (e.g. "aof-always"), copied into the report for tables and charts.</summary>
+    public string? Label { get; init; }
+
     /// <summary>A fault to cause while posting (null: a plain run). See <see cref="FaultKind"/>.</summary>
     public FaultKind? Fault { get; init; }
 
@@ -95,6 +98,7 @@ internal sealed record DriverOptions
           --open-concurrency N    streams being opened at once (default 64)
           --post-connections N    connections per instance for POSTs (default 256)
           --run-id ID             marks this run's messages (letters and digits; default random)
+          --label TEXT            names the variant measured, copied into the report (for tables and charts)
           --allow-remote          allow targets other than loopback
 
         Faults (each stream then reconnects like a browser: Last-Event-ID, next URL, 100 ms to 1 s backoff):
@@ -183,6 +187,7 @@ internal sealed record DriverOptions
             OpenConcurrency = Int(values, "open-concurrency", 64, 1, 100_000),
             PostConnections = Int(values, "post-connections", 256, 1, 100_000),
             RunId = values.TryGetValue("run-id", out var run) ? run : null,
+            Label = values.TryGetValue("label", out var label) ? label : null,
             AllowRemote = allowRemote,
             Fault = values.TryGetValue("fault", out var fault) ? FaultKinds.Parse(fault) : null,
             FaultAt = Duration(values, "fault-at", 5),
@@ -297,7 +302,7 @@ internal sealed record DriverOptions
     private static readonly HashSet<string> Known = new(StringComparer.Ordinal)
     {
         "urls", "clients", "rate", "seconds", "payload", "pids", "drain", "hold", "warmup", "open-timeout", "settle-timeout",
-        "open-concurrency", "post-connections", "run-id", "fault", "fault-at", "fault-for", "fault-instance", "redis-start",
+        "open-concurrency", "post-connections", "run-id", "label", "fault", "fault-at", "fault-for", "fault-instance", "redis-start",
     };
 
     private static readonly string[] FaultOnly = ["fault-at", "fault-for", "fault-instance", "redis-start"];

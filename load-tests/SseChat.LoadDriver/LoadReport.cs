@@ -47,6 +47,8 @@ internal sealed record FaultReport
 internal sealed record LoadReport
 {
     public required string RunId { get; init; }
+    /// <summary>The variant this run measured (<c>--label</c>), or null.</summary>
+    public string? Label { get; init; }
     public required IReadOnlyList<string> Urls { get; init; }
     public required int Clients { get; init; }
     /// <summary>Streams that delivered their first event before posting started; each is expected to get every message.</summary>
@@ -117,7 +119,7 @@ internal sealed record LoadReport
     {
         var rows = new List<(string, string)>
         {
-            ("run", $"{RunId}  {Urls.Count} instance(s): {string.Join(' ', Urls)}"),
+            ("run", $"{RunId}{(Label is null ? "" : $" ({Label})")}  {Urls.Count} instance(s): {string.Join(' ', Urls)}"),
             ("streams", $"{StreamsOpen} open of {Clients}" + (StreamsFailed + StreamsDropped > 0 ? $"  ({StreamsFailed} failed to open, {StreamsDropped} dropped)" : "")),
             ("target", $"{F(TargetRate)} msg/s for {F(Seconds)} s, payload {PayloadBytes} B"),
             ("posts", $"{PostsAccepted} accepted of {MessagesScheduled}, {PostsFailed} failed; achieved {F(AchievedRate)} msg/s; POST p50 {Ms(PostP50Ms)} p99 {Ms(PostP99Ms)}"),

@@ -160,6 +160,7 @@ internal static class LoadRun
         return new LoadReport
         {
             RunId = run,
+            Label = options.Label,
             Urls = [.. options.Urls.Select(u => u.ToString().TrimEnd('/'))],
             Clients = options.Clients,
             StreamsOpen = counted.Length,

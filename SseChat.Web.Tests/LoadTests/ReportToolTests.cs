@@ -1,0 +1,74 @@
+using SseChat.Web.Tests.Infrastructure;
+
+namespace SseChat.Web.Tests.LoadTests;
+
+/// <summary>load-tests/tools/report.js turns the driver's JSON lines into the tables of BENCHMARKS.md.</summary>
+public sealed class ReportToolTests : IDisposable
+{
+    private readonly string _temp = Directory.CreateTempSubdirectory("ssechat-report-").FullName;
+
+    public void Dispose() => Directory.Delete(_temp, recursive: true);
+
+    [Fact]
+    public async Task The_fault_table_has_one_row_per_fault_with_medians_ranges_and_every_loss_counted()
+    {
+        var lines = new[]
+        {
+            Run(accepted: 1000, refused: 150, lost: 0, ok: true, recoverMs: 400, reconnects: 0),
+            Run(accepted: 1100, refused: 170, lost: 0, ok: true, recoverMs: 600, reconnects: 0),
+            Run(accepted: 1050, refused: 160, lost: 7, ok: false, recoverMs: 500, reconnects: 2),
+            """{"runId":"plain","lost":0,"fault":null}""",
+        };
+        var file = Path.Combine(_temp, "runs.jsonl");
+        await File.WriteAllLinesAsync(file, lines);
+
+        var result = await ExternalTool.RunAsync("node", ["load-tests/tools/report.js", "faults", file], TimeSpan.FromSeconds(20));
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        var rows = result.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(3, rows.Length); // header, separator, one fault
+        Assert.Equal(
+            "| Redis restart, down 3 s | 3 (1 failed) | 1,050 (1,000–1,100) | 160 (150–170) | 7 in 3 runs | 0 | 0 (0–2) | 500 (400–600) |",
+            rows[2]);
+    }
+
+    [Fact]
+    public async Task Charts_read_both_drivers_json_and_show_each_system_median()
+    {
+        var file = Path.Combine(_temp, "side.jsonl");
+        await File.WriteAllLinesAsync(file,
+        [
+            // SseChat's driver, then the peers' driver.js (as run.sh writes it), twice each at one shape.
+            """{"label":"ssechat","clients":300,"targetRate":100,"latencyP99Ms":20,"serverCpuUsPerDelivery":15,"lost":0,"processes":[{},{},{},{}]}""",
+            """{"label":"ssechat","clients":300,"targetRate":100,"latencyP99Ms":30,"serverCpuUsPerDelivery":17,"lost":0,"processes":[{},{},{},{}]}""",
+            """{"mode":"socketio","peer":"seed-socketio","clients":300,"rate":100,"latency_ms":{"p99":40},"server_cpu_us_per_delivery":18,"redis_cpu_us_per_delivery":1,"lost":0}""",
+            """{"mode":"socketio","peer":"seed-socketio","clients":300,"rate":100,"latency_ms":{"p99":60},"server_cpu_us_per_delivery":19,"redis_cpu_us_per_delivery":1,"lost":0}""",
+            """{"label":"ssechat","clients":5000,"targetRate":0,"rssPerStreamKiB":30.5,"lost":0,"processes":[{},{}]}""",
+        ]);
+        var charts = Path.Combine(_temp, "charts");
+
+        var result = await ExternalTool.RunAsync("node", ["load-tests/tools/charts.js", charts, file], TimeSpan.FromSeconds(20));
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        var p99 = await File.ReadAllTextAsync(Path.Combine(charts, "p99-by-shape.svg"));
+        Assert.Contains(">300 × 100<", p99, StringComparison.Ordinal);
+        Assert.Contains(">ssechat<", p99, StringComparison.Ordinal);
+        Assert.Contains(">seed-socketio<", p99, StringComparison.Ordinal);
+        Assert.Contains(">25.0<", p99, StringComparison.Ordinal); // SseChat's median p99
+        Assert.Contains(">50.0<", p99, StringComparison.Ordinal); // the seed's
+        Assert.Contains(">19.5<", await File.ReadAllTextAsync(Path.Combine(charts, "cpu-by-shape.svg")), StringComparison.Ordinal); // 18.5 + 1 (Redis)
+        Assert.Contains(">30.5<", await File.ReadAllTextAsync(Path.Combine(charts, "memory-per-stream.svg")), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Without_a_known_command_it_says_how_to_use_it()
+    {
+        var result = await ExternalTool.RunAsync("node", ["load-tests/tools/report.js", "nonsense"], TimeSpan.FromSeconds(20));
+
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains("usage:", result.Error, StringComparison.Ordinal);
+    }
+
+    private static string Run(long accepted, long refused, long lost, bool ok, double recoverMs, long reconnects) =>
+        $$$"""{"runId":"r","postsAccepted":{{{accepted}}},"postsFailed":{{{refused}}},"lost":{{{lost}}},"duplicates":0,"ok":{{{(ok ? "true" : "false")}}},"fault":{"kind":"redis-restart","forSeconds":3,"reconnects":{{{reconnects}}},"recoverMs":{{{recoverMs}}}}}""";
+}
