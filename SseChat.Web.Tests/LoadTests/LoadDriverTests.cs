@@ -205,7 +205,7 @@ public sealed class LoadDriverTests
     {
         var report = new LoadReport
         {
-            RunId = "r1", Urls = ["http://127.0.0.1:1", "http://127.0.0.1:2"], Clients = 2, StreamsOpen = 3, StreamsFailed = 4, StreamsDropped = 5,
+            RunId = "r1", Label = "aof always", Urls = ["http://127.0.0.1:1", "http://127.0.0.1:2"], Clients = 2, StreamsOpen = 3, StreamsFailed = 4, StreamsDropped = 5,
             StreamErrors = ["reset", "closed"], TargetRate = 10.5, Seconds = 1.5, PayloadBytes = 6, MessagesScheduled = 7, PostsAccepted = 8,
             PostsFailed = 9, PostErrors = new Dictionary<string, int> { ["HTTP 503"] = 10, ["timeout"] = 11 }, AchievedRate = 12.5, PostP50Ms = 13.5,
             PostP99Ms = 14.5, Expected = 15, Delivered = 16, Lost = 17, Duplicates = 18, Unexpected = 19, DeliveriesPerSecond = 20.5, LatencyP50Ms = 21.5,
