@@ -14,17 +14,21 @@ public sealed class AppProcess : IAsyncDisposable
     private readonly string _home;
     private readonly ConcurrentQueue<string> _output = new();
 
-    private AppProcess(Process process, string home, int port)
+    private AppProcess(Process process, string home, int port, string name)
     {
         _process = process;
         _home = home;
         Port = port;
+        Name = name;
         BaseAddress = new Uri($"http://127.0.0.1:{port}/");
     }
 
     public int Port { get; }
 
     public Uri BaseAddress { get; }
+
+    /// <summary>The instance's name (<c>Instance:Name</c>), unique unless the test gave one: how a start knows it reached this process.</summary>
+    public string Name { get; }
 
     /// <summary>The app's own process (dotnet runs the app in the process it starts), e.g. for /proc figures.</summary>
     public int ProcessId => _process.Id;
@@ -63,8 +67,9 @@ public sealed class AppProcess : IAsyncDisposable
                 }
 
                 using var response = await http.GetAsync(readyPath);
-                return response.IsSuccessStatusCode;
-            }, TimeSpan.FromSeconds(30), $"SseChat on port {app.Port} to serve its page");
+                // Ours, not a server of another test run that took the port: it answers with the name it was given.
+                return response.IsSuccessStatusCode && response.Instance() == app.Name;
+            }, TimeSpan.FromSeconds(30), $"SseChat on port {app.Port} to serve its page as {app.Name}");
             return app;
         }
         catch
@@ -108,13 +113,14 @@ public sealed class AppProcess : IAsyncDisposable
             start.Environment[key.Replace(":", "__", StringComparison.Ordinal)] = value;
         }
 
+        start.Environment["Instance__Name"] = "test-" + Guid.NewGuid().ToString("N")[..12];
         foreach (var (key, value) in settings)
         {
             start.Environment[key] = value;
         }
 
         var process = Process.Start(start) ?? throw new InvalidOperationException("dotnet did not start.");
-        var app = new AppProcess(process, home, port);
+        var app = new AppProcess(process, home, port, start.Environment["Instance__Name"]!);
         process.OutputDataReceived += (_, e) => { if (e.Data is not null) app._output.Enqueue(e.Data); };
         process.ErrorDataReceived += (_, e) => { if (e.Data is not null) app._output.Enqueue(e.Data); };
         process.BeginOutputReadLine();

@@ -55,6 +55,14 @@ public sealed class RedisServer : IAsyncLifetime, IAsyncDisposable
         _process.BeginOutputReadLine();
         _process.BeginErrorReadLine();
         await Wait.UntilAsync(PingAsync, TimeSpan.FromSeconds(15), $"redis-server on port {Port} to answer PING");
+        // Another program may have taken the port between its choice and this start (another test run or harness on the
+        // machine): the server that answers must be ours, or the test would stop, pause or reconfigure someone else's.
+        var info = await CommandAsync("INFO server");
+        var owner = info.Split('\n').Select(l => l.Trim()).FirstOrDefault(l => l.StartsWith("process_id:", StringComparison.Ordinal));
+        if (owner != $"process_id:{_process.Id}")
+        {
+            throw new InvalidOperationException($"Port {Port} is answered by another redis-server ({owner}), not by pid {_process.Id}.");
+        }
     }
 
     /// <summary>Stops the server the way an operator would (SHUTDOWN: the AOF is flushed) and waits until it has exited.</summary>
