@@ -25,6 +25,9 @@ fi
 
 # Playwright drives the Chromium installed above, through the node driver inside its NuGet package: never a
 # browser download of its own.
+# Each test project writes its own results file, TestResults/<project>.trx (VSTestLogger in Directory.Build.props).
+# A test that runs 5 minutes without an end stops the run (no dump: the Sequence file in TestResults names the test),
+# so a hang fails instead of stalling; every test's own waits are far shorter.
 export DOTNET_NOLOGO=1 DOTNET_CLI_TELEMETRY_OPTOUT=1 PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1
-dotnet test SseChat.sln -c Release \
-  --logger "trx;LogFileName=results.trx" --results-directory TestResults "$@"
+dotnet test SseChat.sln -c Release --results-directory TestResults \
+  --blame-hang-timeout 5min --blame-hang-dump-type none "$@"

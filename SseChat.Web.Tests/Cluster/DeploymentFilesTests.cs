@@ -29,7 +29,7 @@ public sealed partial class DeploymentFilesTests
         foreach (var name in Instances)
         {
             var chat = services.GetProperty(name);
-            Assert.Equal(WebProjectOutput.RepoRoot, chat.GetProperty("build").GetProperty("context").GetString());
+            Assert.Equal(Repository.Root, chat.GetProperty("build").GetProperty("context").GetString());
             Assert.Equal("redis:6379", chat.GetProperty("environment").GetProperty("Redis__Configuration").GetString());
             Assert.Equal("service_healthy", chat.GetProperty("depends_on").GetProperty("redis").GetProperty("condition").GetString());
             Assert.Contains("/app/healthcheck.sh", Strings(chat.GetProperty("healthcheck").GetProperty("test")));
@@ -47,12 +47,12 @@ public sealed partial class DeploymentFilesTests
         Assert.Equal(Instances, lb.GetProperty("depends_on").EnumerateObject().Select(d => d.Name).Order());
         Assert.All(lb.GetProperty("depends_on").EnumerateObject(), d => Assert.Equal("service_healthy", d.Value.GetProperty("condition").GetString()));
         Assert.Contains(
-            $"{Path.Combine(WebProjectOutput.RepoRoot, NginxConfig.TemplatePath)}:/etc/nginx/templates/default.conf.template:ro",
+            $"{Repository.PathOf(NginxConfig.TemplatePath)}:/etc/nginx/templates/default.conf.template:ro",
             Strings(lb.GetProperty("volumes")));
 
         // The nginx image substitutes every variable of its environment in the template: the template must refer to
         // no other (upper-case) ones than the two it is given. nginx's own variables are lower-case.
-        var template = await File.ReadAllTextAsync(Path.Combine(WebProjectOutput.RepoRoot, NginxConfig.TemplatePath));
+        var template = await File.ReadAllTextAsync(Repository.PathOf(NginxConfig.TemplatePath));
         var environment = lb.GetProperty("environment").EnumerateObject().ToDictionary(e => e.Name, e => e.Value.GetString()!);
         Assert.Equal(environment.Keys.Order(), EnvironmentReference().Matches(template).Select(m => m.Groups[1].Value).Distinct().Order());
 
@@ -64,7 +64,7 @@ public sealed partial class DeploymentFilesTests
     [Fact]
     public async Task The_Dockerfile_publishes_on_the_SDK_and_runs_on_the_runtime_image_as_a_non_root_user_with_a_healthcheck()
     {
-        var lines = (await File.ReadAllLinesAsync(Path.Combine(WebProjectOutput.RepoRoot, "Dockerfile")))
+        var lines = (await File.ReadAllLinesAsync(Repository.PathOf("Dockerfile")))
             .Where(l => l.Length > 0 && !l.StartsWith('#')).ToArray();
         var stages = lines.Where(l => l.StartsWith("FROM ", StringComparison.Ordinal)).ToArray();
         Assert.Equal(2, stages.Length);
@@ -79,14 +79,14 @@ public sealed partial class DeploymentFilesTests
         Assert.Contains("ENTRYPOINT [\"dotnet\", \"SseChat.Web.dll\"]", runtime);
 
         // The build context is an allow-list (.dockerignore): whatever the Dockerfile copies from it must be on it.
-        var allowed = (await File.ReadAllLinesAsync(Path.Combine(WebProjectOutput.RepoRoot, ".dockerignore")))
+        var allowed = (await File.ReadAllLinesAsync(Repository.PathOf(".dockerignore")))
             .Where(l => l.StartsWith('!')).Select(l => l[1..]).ToArray();
         var copied = lines.Where(l => l.StartsWith("COPY ", StringComparison.Ordinal) && !l.Contains("--from", StringComparison.Ordinal))
             .Select(l => l.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]).ToArray();
         Assert.NotEmpty(copied);
         Assert.All(copied, source =>
         {
-            Assert.True(File.Exists(Path.Combine(WebProjectOutput.RepoRoot, source)) || Directory.Exists(Path.Combine(WebProjectOutput.RepoRoot, source)), $"{source} is missing");
+            Assert.True(File.Exists(Repository.PathOf(source)) || Directory.Exists(Repository.PathOf(source)), $"{source} is missing");
             Assert.Contains(allowed, a => source.StartsWith(a, StringComparison.Ordinal));
         });
     }

@@ -33,8 +33,7 @@ public sealed class FailoverTests
         await RunFailoverAsync(async (cluster, victim) =>
         {
             var stopped = Stopwatch.StartNew();
-            using var kill = Process.Start("kill", ["-TERM", victim.Pid.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
-            await kill.WaitForExitAsync();
+            await ExternalTool.SendSigtermAsync(victim.Pid);
             await Wait.UntilAsync(() => Task.FromResult(!victim.IsRunning), ExitBound, $"{victim.Name} to exit after SIGTERM");
             Assert.True(stopped.Elapsed < ExitBound, $"{victim.Name} took {stopped.Elapsed} to exit");
         }, expectFarewell: true);

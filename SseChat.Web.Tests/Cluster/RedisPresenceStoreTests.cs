@@ -21,7 +21,7 @@ namespace SseChat.Web.Tests.Cluster;
 public sealed class RedisPresenceStoreTests : IAsyncLifetime
 {
     private const string Room = "store";
-    private readonly string _prefix = "t" + Guid.NewGuid().ToString("N")[..10];
+    private readonly string _prefix = RedisServer.NewKeyPrefix();
     private readonly RedisKeys _keys;
     private readonly Channel<ChatEvent> _notices = Channel.CreateUnbounded<ChatEvent>();
     private readonly RedisServer _server;

@@ -24,38 +24,27 @@ public sealed class TwoInstanceTests(RedisServer redis) : IAsyncLifetime
     public async Task A_form_from_A_posts_to_B_and_streams_on_both_receive_the_message()
     {
         using var browser = new ChatBrowser();
-        await using var onA = await SseClient.ConnectAsync(browser.Client(_a.BaseAddress));
-        await using var onB = await SseClient.ConnectAsync(browser.Client(_b.BaseAddress));
-        await onA.WaitForAsync(e => e.EventType == "ping", "stream on A open");
-        await onB.WaitForAsync(e => e.EventType == "ping", "stream on B open");
+        await using var streams = await StreamsOnBothAsync(browser);
 
         var page = await browser.GetPageAsync(_a.BaseAddress);
         using var response = await browser.PostMessageAsync(_b.BaseAddress, page, "from A's form, posted to B");
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        var seenOnA = await onA.WaitForMessageAsync("from A&#x27;s form, posted to B");
-        var seenOnB = await onB.WaitForMessageAsync("from A&#x27;s form, posted to B");
-        Assert.Matches(@"^\d+-\d+$", seenOnA.Id);
-        Assert.Equal(seenOnA.Id, seenOnB.Id);
-        Assert.Equal(seenOnA.Data, seenOnB.Data);
-
-        // The room log is shared too: B's page shows what was posted to B from A's form, and so does A's.
-        foreach (var instance in new[] { _a, _b })
-        {
-            var reloaded = await browser.GetPageAsync(instance.BaseAddress);
-            Assert.Contains(reloaded.Document.QuerySelectorAll("#messages .text"), t => t.TextContent == "from A's form, posted to B");
-        }
+        await AssertStoredAndStreamedAsync(browser, streams, "from A's form, posted to B", "from A&#x27;s form, posted to B");
     }
 
     [Fact]
     public async Task A_plain_post_to_the_other_instance_also_validates()
     {
         using var browser = new ChatBrowser();
+        await using var streams = await StreamsOnBothAsync(browser);
         var page = await browser.GetPageAsync(_b.BaseAddress);
 
         using var response = await browser.PostMessageAsync(_a.BaseAddress, page, "plain, across", htmx: false);
 
         Assert.Equal(HttpStatusCode.SeeOther, response.StatusCode);
+        Assert.Equal("/", response.Headers.Location?.OriginalString); // back to the lobby, which now shows it
+        await AssertStoredAndStreamedAsync(browser, streams, "plain, across", "plain, across");
     }
 
     [Fact]
@@ -93,4 +82,55 @@ public sealed class TwoInstanceTests(RedisServer redis) : IAsyncLifetime
     }
 
     private static string ClientId() => Guid.NewGuid().ToString("N");
+
+    /// <summary>A stream on each instance, both open (their first event seen).</summary>
+    private async Task<StreamPair> StreamsOnBothAsync(ChatBrowser browser)
+    {
+        var onA = await SseClient.ConnectAsync(browser.Client(_a.BaseAddress));
+        SseClient? onB = null;
+        try
+        {
+            onB = await SseClient.ConnectAsync(browser.Client(_b.BaseAddress));
+            await onA.WaitForAsync(e => e.EventType == "ping", "stream on A open");
+            await onB.WaitForAsync(e => e.EventType == "ping", "stream on B open");
+            return new StreamPair(onA, onB);
+        }
+        catch
+        {
+            await onA.DisposeAsync();
+            if (onB is not null)
+            {
+                await onB.DisposeAsync();
+            }
+
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// The message reached both streams as one message (the same id and fragment), and it is in the room's log: each
+    /// instance's page, read from the log, lists it.
+    /// </summary>
+    private async Task AssertStoredAndStreamedAsync(ChatBrowser browser, StreamPair streams, string text, string encoded)
+    {
+        var seenOnA = await streams.OnA.WaitForMessageAsync(encoded);
+        var seenOnB = await streams.OnB.WaitForMessageAsync(encoded);
+        Assert.Matches(@"^\d+-\d+$", seenOnA.Id);
+        Assert.Equal(seenOnA.Id, seenOnB.Id);
+        Assert.Equal(seenOnA.Data, seenOnB.Data);
+        foreach (var instance in new[] { _a, _b })
+        {
+            var reloaded = await browser.GetPageAsync(instance.BaseAddress);
+            Assert.Single(reloaded.Document.QuerySelectorAll("#messages .text"), t => t.TextContent == text);
+        }
+    }
+
+    private sealed record StreamPair(SseClient OnA, SseClient OnB) : IAsyncDisposable
+    {
+        public async ValueTask DisposeAsync()
+        {
+            await OnA.DisposeAsync();
+            await OnB.DisposeAsync();
+        }
+    }
 }

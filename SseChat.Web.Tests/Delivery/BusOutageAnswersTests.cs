@@ -15,6 +15,42 @@ public sealed class BusOutageAnswersTests : IAsyncLifetime
     public Task DisposeAsync() => _redis.DisposeAsync();
 
     [Fact]
+    public async Task A_redis_that_hangs_opens_the_breaker_so_posts_are_refused_at_once_then_it_recovers()
+    {
+        using var app = new ChatAppFactory(new() { ["Redis:Configuration"] = _redis.Configuration });
+        using var browser = new ChatBrowser();
+        var page = await browser.GetPageAsync(app.BaseAddress);
+
+        // Redis stops answering (SIGSTOP): connections stay open, every attempt times out.
+        await SignalAsync("STOP");
+        try
+        {
+            var refused = await Task.WhenAll(Enumerable.Range(0, 12).Select(async i =>
+            {
+                using var response = await browser.PostMessageAsync(app.BaseAddress, page, $"into the void {i}", cmid: ResumeTests.Cmid());
+                return response.StatusCode;
+            }));
+            Assert.All(refused, s => Assert.Equal(HttpStatusCode.ServiceUnavailable, s));
+
+            // The breaker counted those time-outs: the next post is refused without waiting for Redis.
+            var started = System.Diagnostics.Stopwatch.GetTimestamp();
+            using var atOnce = await browser.PostMessageAsync(app.BaseAddress, page, "refused at once", cmid: ResumeTests.Cmid());
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, atOnce.StatusCode);
+            Assert.True(System.Diagnostics.Stopwatch.GetElapsedTime(started) < TimeSpan.FromMilliseconds(500), "an open breaker answers at once");
+        }
+        finally
+        {
+            await SignalAsync("CONT");
+        }
+
+        await Wait.UntilAsync(async () =>
+        {
+            using var back = await browser.PostMessageAsync(app.BaseAddress, page, "after the hang", cmid: ResumeTests.Cmid());
+            return back.StatusCode == HttpStatusCode.OK;
+        }, TimeSpan.FromSeconds(15), "a post accepted once Redis answers again");
+    }
+
+    [Fact]
     public async Task While_redis_is_down_posts_get_a_readable_503_streams_stay_open_and_it_recovers()
     {
         using var app = new ChatAppFactory(new()
@@ -78,5 +114,11 @@ public sealed class BusOutageAnswersTests : IAsyncLifetime
 
         Assert.True(exitCode == 0, $"exit code {exitCode}:\n{app.Output}");
         Assert.DoesNotContain("Unhandled exception", app.Output, StringComparison.Ordinal);
+    }
+
+    private async Task SignalAsync(string signal)
+    {
+        var kill = await ExternalTool.RunAsync("kill", [$"-{signal}", _redis.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture)], Wait.Default);
+        Assert.True(kill.ExitCode == 0, kill.ToString());
     }
 }

@@ -16,7 +16,7 @@ public static class ChatModes
         if (mode == Redis)
         {
             settings["Redis:Configuration"] = redis.Configuration;
-            settings["Redis:KeyPrefix"] = "t" + Guid.NewGuid().ToString("N")[..10];
+            settings["Redis:KeyPrefix"] = RedisServer.NewKeyPrefix();
         }
 
         return new ChatAppFactory(settings);

@@ -47,8 +47,9 @@ public sealed class SlowClientTests
                 return new NetworkStream(socket, ownsSocket: true);
             },
         })
-        { BaseAddress = app.BaseAddress, Timeout = Timeout.InfiniteTimeSpan };
-        using var stalled = await stalledHttp.GetAsync("/events", HttpCompletionOption.ResponseHeadersRead);
+        { BaseAddress = app.BaseAddress, Timeout = Wait.Default }; // until the headers: reading the body later is bounded below
+        using var opening = new CancellationTokenSource(Wait.Default);
+        using var stalled = await stalledHttp.GetAsync("/events", HttpCompletionOption.ResponseHeadersRead, opening.Token);
         Assert.Equal(HttpStatusCode.OK, stalled.StatusCode);
 
         var text = new string('x', 1900);

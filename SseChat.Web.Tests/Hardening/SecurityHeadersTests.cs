@@ -5,22 +5,13 @@ using SseChat.Web.Tests.Infrastructure;
 namespace SseChat.Web.Tests.Hardening;
 
 /// <summary>Every answer carries the security headers; the page needs nothing the strict policy forbids.</summary>
-public sealed class SecurityHeadersTests : IDisposable
+public sealed class SecurityHeadersTests : ChatAppTests
 {
-    private readonly ChatAppFactory _app = new();
-    private readonly ChatBrowser _browser = new();
-
-    public void Dispose()
-    {
-        _browser.Dispose();
-        _app.Dispose();
-    }
-
     [Fact]
     public async Task Every_kind_of_answer_carries_the_security_headers()
     {
-        var page = await _browser.GetPageAsync(_app.BaseAddress);
-        var http = _browser.Client(_app.BaseAddress);
+        var page = await Browser.GetPageAsync(App.BaseAddress);
+        var http = Browser.Client(App.BaseAddress);
         var css = page.Document.QuerySelector("link[rel=stylesheet]")!.GetAttribute("href")!;
         var answers = new List<(string What, HttpResponseMessage Response)>
         {
@@ -29,9 +20,9 @@ public sealed class SecurityHeadersTests : IDisposable
             ("static file", await http.GetAsync(css)),
             ("404", await http.GetAsync("/nope")),
             ("healthz", await http.GetAsync("/healthz")),
-            ("post", await _browser.PostMessageAsync(_app.BaseAddress, page, "headers")),
-            ("invalid post", await _browser.PostMessageAsync(_app.BaseAddress, page, "")),
-            ("forged post", await _browser.PostFormAsync(_app.BaseAddress, "/messages", htmx: true, new() { ["text"] = "x" })),
+            ("post", await Browser.PostMessageAsync(App.BaseAddress, page, "headers")),
+            ("invalid post", await Browser.PostMessageAsync(App.BaseAddress, page, "")),
+            ("forged post", await Browser.PostFormAsync(App.BaseAddress, "/messages", htmx: true, new() { ["text"] = "x" })),
             ("stream", await http.GetAsync("/events", HttpCompletionOption.ResponseHeadersRead)),
         };
 
@@ -62,7 +53,7 @@ public sealed class SecurityHeadersTests : IDisposable
     [Fact]
     public async Task The_page_has_no_inline_script_style_or_event_handler()
     {
-        var page = await _browser.GetPageAsync(_app.BaseAddress);
+        var page = await Browser.GetPageAsync(App.BaseAddress);
 
         Assert.All(page.Document.QuerySelectorAll("script"), s => Assert.False(string.IsNullOrEmpty(s.GetAttribute("src")), "inline script"));
         Assert.Empty(page.Document.QuerySelectorAll("style, [style]"));

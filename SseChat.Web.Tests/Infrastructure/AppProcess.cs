@@ -14,17 +14,21 @@ public sealed class AppProcess : IAsyncDisposable
     private readonly string _home;
     private readonly ConcurrentQueue<string> _output = new();
 
-    private AppProcess(Process process, string home, int port)
+    private AppProcess(Process process, string home, int port, string name)
     {
         _process = process;
         _home = home;
         Port = port;
+        Name = name;
         BaseAddress = new Uri($"http://127.0.0.1:{port}/");
     }
 
     public int Port { get; }
 
     public Uri BaseAddress { get; }
+
+    /// <summary>The instance's name (<c>Instance:Name</c>), unique unless the test gave one: how a start knows it reached this process.</summary>
+    public string Name { get; }
 
     /// <summary>The app's own process (dotnet runs the app in the process it starts), e.g. for /proc figures.</summary>
     public int ProcessId => _process.Id;
@@ -63,8 +67,9 @@ public sealed class AppProcess : IAsyncDisposable
                 }
 
                 using var response = await http.GetAsync(readyPath);
-                return response.IsSuccessStatusCode;
-            }, TimeSpan.FromSeconds(30), $"SseChat on port {app.Port} to serve its page");
+                // Ours, not a server of another test run that took the port: it answers with the name it was given.
+                return response.IsSuccessStatusCode && response.Instance() == app.Name;
+            }, TimeSpan.FromSeconds(30), $"SseChat on port {app.Port} to serve its page as {app.Name}");
             return app;
         }
         catch
@@ -108,13 +113,14 @@ public sealed class AppProcess : IAsyncDisposable
             start.Environment[key.Replace(":", "__", StringComparison.Ordinal)] = value;
         }
 
+        start.Environment["Instance__Name"] = "test-" + Guid.NewGuid().ToString("N")[..12];
         foreach (var (key, value) in settings)
         {
             start.Environment[key] = value;
         }
 
         var process = Process.Start(start) ?? throw new InvalidOperationException("dotnet did not start.");
-        var app = new AppProcess(process, home, port);
+        var app = new AppProcess(process, home, port, start.Environment["Instance__Name"]!);
         process.OutputDataReceived += (_, e) => { if (e.Data is not null) app._output.Enqueue(e.Data); };
         process.ErrorDataReceived += (_, e) => { if (e.Data is not null) app._output.Enqueue(e.Data); };
         process.BeginOutputReadLine();
@@ -125,11 +131,7 @@ public sealed class AppProcess : IAsyncDisposable
     /// <summary>Sends SIGTERM (as an orchestrator stopping it would) and returns the exit code; fails after the timeout.</summary>
     public async Task<int> TerminateAsync(TimeSpan timeout)
     {
-        using (var kill = Process.Start("kill", ["-TERM", _process.Id.ToString(CultureInfo.InvariantCulture)]))
-        {
-            await kill.WaitForExitAsync();
-        }
-
+        await ExternalTool.SendSigtermAsync(_process.Id);
         using var cts = new CancellationTokenSource(timeout);
         await _process.WaitForExitAsync(cts.Token);
         return _process.ExitCode;
@@ -155,7 +157,7 @@ public sealed class AppProcess : IAsyncDisposable
     }
 }
 
-/// <summary>Finds SseChat.Web's build output next to this test assembly's (same configuration), and the repository.</summary>
+/// <summary>Finds SseChat.Web's build output next to this test assembly's (same configuration).</summary>
 internal static class WebProjectOutput
 {
     // Tests run from SseChat.Web.Tests/bin/{Configuration}/{tfm}/.
@@ -164,25 +166,11 @@ internal static class WebProjectOutput
     /// <summary>The build configuration the tests (and so SseChat.Web) were built in.</summary>
     public static string Configuration => TestBin.Parent!.Name;
 
-    /// <summary>The folder of SseChat.sln: where compose.yaml, deploy/ and scripts/ are.</summary>
-    public static string RepoRoot { get; } = FindRepoRoot();
-
     public static string Dll { get; } = Find();
-
-    private static string FindRepoRoot()
-    {
-        var root = TestBin;
-        while (root is not null && !File.Exists(Path.Combine(root.FullName, "SseChat.sln")))
-        {
-            root = root.Parent;
-        }
-
-        return root?.FullName ?? throw new InvalidOperationException($"SseChat.sln not found above {AppContext.BaseDirectory}.");
-    }
 
     private static string Find()
     {
-        var dll = Path.Combine(RepoRoot, "SseChat.Web", "bin", Configuration, TestBin.Name, "SseChat.Web.dll");
+        var dll = Repository.PathOf("SseChat.Web", "bin", Configuration, TestBin.Name, "SseChat.Web.dll");
         return File.Exists(dll) ? dll : throw new InvalidOperationException($"Build SseChat.Web first: {dll} is missing.");
     }
 }

@@ -46,7 +46,13 @@ public sealed class ChatBrowser : IDisposable
     public async Task<ChatPage> GetPageAsync(Uri baseAddress, string path = "/")
     {
         using var response = await Client(baseAddress).GetAsync(path);
-        var html = await response.Content.ReadAsStringAsync();
+        return await ReadPageAsync(response, await response.Content.ReadAsStringAsync());
+    }
+
+    /// <summary>A page as a browser reads it: parsed as HTML, with the message form's token and client message id.</summary>
+    public static async Task<ChatPage> ReadPageAsync(HttpResponseMessage response, string html)
+    {
+        ArgumentNullException.ThrowIfNull(response);
         var document = await Parse(html);
         var token = document.QuerySelector<IHtmlInputElement>("#send input[name=__RequestVerificationToken]")?.Value ?? "";
         var cmid = document.QuerySelector<IHtmlInputElement>("#send input[name=cmid]")?.Value ?? "";

@@ -45,7 +45,7 @@ public sealed class Chromium : IAsyncLifetime
     /// <summary>Where the browser tests leave their screenshots: TestResults/screenshots (kept out of git).</summary>
     public static string ScreenshotPath(string name)
     {
-        var folder = Path.Combine(WebProjectOutput.RepoRoot, "TestResults", "screenshots");
+        var folder = Repository.PathOf("TestResults", "screenshots");
         Directory.CreateDirectory(folder);
         return Path.Combine(folder, name + ".png");
     }

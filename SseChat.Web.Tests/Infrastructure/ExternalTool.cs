@@ -10,7 +10,7 @@ public sealed record ToolResult(int ExitCode, string Output, string Error)
         string.Create(CultureInfo.InvariantCulture, $"exit code {ExitCode}\n--- stdout\n{Output}\n--- stderr\n{Error}");
 }
 
-/// <summary>Runs the machine's tools (nginx, docker-compose, the repository's scripts) from the repository root, bounded by a timeout.</summary>
+/// <summary>Runs the machine's tools (nginx, docker-compose, node, the repository's scripts), bounded by a timeout.</summary>
 internal static class ExternalTool
 {
     /// <summary>The path of an installed tool, or a failure that says how to get it.</summary>
@@ -18,16 +18,18 @@ internal static class ExternalTool
         RedisServer.FindOnPath(name)
         ?? throw new InvalidOperationException($"{name} is not installed. Run scripts/test.sh (it installs it with apt) or `apt-get install {aptPackage}`.");
 
+    /// <summary>Runs <paramref name="file"/> in <paramref name="workingDirectory"/> (by default the repository root) and waits for it to end, or fails after the timeout.</summary>
     public static async Task<ToolResult> RunAsync(
         string file,
         IEnumerable<string> arguments,
         TimeSpan timeout,
         IDictionary<string, string?>? environment = null,
-        string? input = null)
+        string? input = null,
+        string? workingDirectory = null)
     {
         var start = new ProcessStartInfo(file)
         {
-            WorkingDirectory = WebProjectOutput.RepoRoot,
+            WorkingDirectory = workingDirectory ?? Repository.Root,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             RedirectStandardInput = true,
@@ -65,7 +67,17 @@ internal static class ExternalTool
         }
     }
 
+    /// <summary>Sends SIGTERM to a process, as an orchestrator stopping it would (with the machine's kill, bounded).</summary>
+    public static async Task SendSigtermAsync(int pid)
+    {
+        var kill = await RunAsync("kill", ["-TERM", pid.ToString(CultureInfo.InvariantCulture)], Wait.Default);
+        if (kill.ExitCode != 0)
+        {
+            throw new InvalidOperationException($"kill -TERM {pid} failed: {kill}");
+        }
+    }
+
     /// <summary>Runs a bash script of the repository, e.g. <c>scripts/cluster.sh</c>.</summary>
     public static Task<ToolResult> RunScriptAsync(string script, IEnumerable<string> arguments, TimeSpan timeout, IDictionary<string, string?>? environment = null) =>
-        RunAsync("bash", arguments.Prepend(Path.Combine(WebProjectOutput.RepoRoot, script)), timeout, environment);
+        RunAsync("bash", arguments.Prepend(Repository.PathOf(script)), timeout, environment);
 }

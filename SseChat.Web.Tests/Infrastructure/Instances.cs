@@ -1,6 +1,9 @@
 namespace SseChat.Web.Tests.Infrastructure;
 
-/// <summary>Several real SseChat processes sharing one Redis, started together and stopped together.</summary>
+/// <summary>
+/// Several real SseChat processes on one redis-server under a key prefix of their own (so tests sharing the server
+/// keep their rooms apart), started together and all stopped on dispose, also when one of them fails to start.
+/// </summary>
 public sealed class Instances : IAsyncDisposable
 {
     private readonly AppProcess[] _apps;
@@ -23,8 +26,7 @@ public sealed class Instances : IAsyncDisposable
 
     public static async Task<Instances> StartAsync(int count, string redisConfiguration, Dictionary<string, string?>? extra = null)
     {
-        // A key prefix per group keeps its rooms and keys apart from other tests on the same server.
-        var keyPrefix = "t" + Guid.NewGuid().ToString("N")[..10];
+        var keyPrefix = RedisServer.NewKeyPrefix();
         var settings = new Dictionary<string, string?>(extra ?? [])
         {
             ["Redis__Configuration"] = redisConfiguration,

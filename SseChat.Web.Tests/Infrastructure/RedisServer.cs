@@ -24,6 +24,9 @@ public sealed class RedisServer : IAsyncLifetime, IAsyncDisposable
     /// <summary>A StackExchange.Redis configuration string for this server.</summary>
     public string Configuration => $"127.0.0.1:{Port}";
 
+    /// <summary>A Redis:KeyPrefix of its own, so that tests sharing one server keep their rooms and keys apart.</summary>
+    public static string NewKeyPrefix() => "t" + Guid.NewGuid().ToString("N")[..10];
+
     public Task InitializeAsync() => StartAsync();
 
     /// <summary>Starts redis-server (again, after <see cref="StopAsync"/>: same port, same folder) and waits for PING.</summary>
@@ -52,6 +55,14 @@ public sealed class RedisServer : IAsyncLifetime, IAsyncDisposable
         _process.BeginOutputReadLine();
         _process.BeginErrorReadLine();
         await Wait.UntilAsync(PingAsync, TimeSpan.FromSeconds(15), $"redis-server on port {Port} to answer PING");
+        // Another program may have taken the port between its choice and this start (another test run or harness on the
+        // machine): the server that answers must be ours, or the test would stop, pause or reconfigure someone else's.
+        var info = await CommandAsync("INFO server");
+        var owner = info.Split('\n').Select(l => l.Trim()).FirstOrDefault(l => l.StartsWith("process_id:", StringComparison.Ordinal));
+        if (owner != $"process_id:{_process.Id}")
+        {
+            throw new InvalidOperationException($"Port {Port} is answered by another redis-server ({owner}), not by pid {_process.Id}.");
+        }
     }
 
     /// <summary>Stops the server the way an operator would (SHUTDOWN: the AOF is flushed) and waits until it has exited.</summary>

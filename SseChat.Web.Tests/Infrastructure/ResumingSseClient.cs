@@ -101,7 +101,7 @@ public sealed class ResumingSseClient : IAsyncDisposable
 
                         lock (_seen)
                         {
-                            _seen.Add(new SseEvent(item.EventType, item.Data, item.EventId));
+                            _seen.Add(new SseEvent(item.EventType, item.Data, item.EventId, item.ReconnectionInterval));
                         }
 
                         _changed.Release();

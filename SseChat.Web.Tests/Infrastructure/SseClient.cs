@@ -3,8 +3,8 @@ using System.Threading.Channels;
 
 namespace SseChat.Web.Tests.Infrastructure;
 
-/// <summary>One event as a client sees it.</summary>
-public sealed record SseEvent(string EventType, string Data, string? Id)
+/// <summary>One event as a client sees it, with the <c>retry:</c> hint it carried, if any.</summary>
+public sealed record SseEvent(string EventType, string Data, string? Id, TimeSpan? Retry = null)
 {
     /// <summary>The data-kind of the fragment's root element, or null for a control event.</summary>
     public string? Kind
@@ -112,7 +112,7 @@ public sealed class SseClient : IAsyncDisposable
         {
             await foreach (var item in SseParser.Create(body).EnumerateAsync(_cts.Token))
             {
-                var e = new SseEvent(item.EventType, item.Data, item.EventId);
+                var e = new SseEvent(item.EventType, item.Data, item.EventId, item.ReconnectionInterval);
                 lock (_seen)
                 {
                     _seen.Add(e);

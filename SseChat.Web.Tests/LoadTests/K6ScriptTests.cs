@@ -12,19 +12,19 @@ namespace SseChat.Web.Tests.LoadTests;
 /// contract module they share (load-tests/lib/chat-contract.js) runs under node against the real app's page and
 /// stream, so a change of paths, field names, data-kind or HTML encoding that would break the scripts fails here.
 /// </summary>
-public sealed class K6ScriptTests : IDisposable
+public sealed class K6ScriptTests : ChatAppTests
 {
     private static readonly string[] Scripts = ["smoke.js", "chat.js", "lib/chat-contract.js"];
 
     private readonly string _temp = Directory.CreateTempSubdirectory("ssechat-k6-").FullName;
-    private readonly ChatAppFactory _app = new();
-    private readonly ChatBrowser _browser = new();
 
-    public void Dispose()
+    protected override void Dispose(bool disposing)
     {
-        _browser.Dispose();
-        _app.Dispose();
-        Directory.Delete(_temp, recursive: true);
+        base.Dispose(disposing);
+        if (disposing)
+        {
+            Directory.Delete(_temp, recursive: true);
+        }
     }
 
     public static TheoryData<string> ScriptNames => [.. Scripts];
@@ -37,7 +37,7 @@ public sealed class K6ScriptTests : IDisposable
         var copy = Path.Combine(_temp, Path.GetFileNameWithoutExtension(script) + ".mjs");
         File.Copy(LoadTestFiles.PathOf(script), copy);
 
-        var (exit, _, error) = await Node.RunAsync(["--check", copy]);
+        var (exit, _, error) = await NodeAsync(["--check", copy], _temp);
 
         Assert.True(exit == 0, $"node --check {script} failed:\n{error}");
     }
@@ -77,7 +77,7 @@ public sealed class K6ScriptTests : IDisposable
     public async Task The_contract_module_reads_the_real_page_builds_a_post_the_app_accepts_and_finds_it_in_the_stream()
     {
         var sentMs = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
-        var client = _browser.Client(_app.BaseAddress);
+        var client = Browser.Client(App.BaseAddress);
         using var pageResponse = await client.GetAsync("/");
         var html = await pageResponse.Content.ReadAsStringAsync();
 
@@ -94,14 +94,14 @@ public sealed class K6ScriptTests : IDisposable
         Assert.NotNull(send.QuerySelector($"textarea[name={fields.GetProperty("text").GetString()}]"));
         Assert.Equal(send.QuerySelector<IHtmlInputElement>($"input[name={fields.GetProperty("cmid").GetString()}]")!.Value, form.GetProperty("cmid").GetString());
         Assert.Equal(send.QuerySelector<IHtmlInputElement>($"input[name={fields.GetProperty("token").GetString()}]")!.Value, form.GetProperty("token").GetString());
-        Assert.Contains(_browser.Cookies.GetCookies(_app.BaseAddress), c => c.Name == page.RootElement.GetProperty("cookie").GetString());
+        Assert.Contains(Browser.Cookies.GetCookies(App.BaseAddress), c => c.Name == page.RootElement.GetProperty("cookie").GetString());
         Assert.Equal(120, text.Length);
         Assert.Equal(ChatInstance.ReadSendForm(html).Token, form.GetProperty("token").GetString());
 
         await using var stream = await SseClient.ConnectAsync(client, paths.GetProperty("events").GetString()!);
         var ping = await stream.WaitForAsync(_ => true, "the first event");
         var joined = await stream.WaitForAsync(e => e.Kind == "user-joined", "own join notice");
-        using var response = await _browser.PostFormAsync(_app.BaseAddress, paths.GetProperty("messages").GetString()!, htmx: true, new()
+        using var response = await Browser.PostFormAsync(App.BaseAddress, paths.GetProperty("messages").GetString()!, htmx: true, new()
         {
             [fields.GetProperty("text").GetString()!] = text,
             [fields.GetProperty("cmid").GetString()!] = page.RootElement.GetProperty("cmid").GetString()!,
@@ -156,8 +156,12 @@ public sealed class K6ScriptTests : IDisposable
 
         var inputFile = Path.Combine(_temp, $"{mode}.json");
         await File.WriteAllTextAsync(inputFile, JsonSerializer.Serialize(input));
-        var (exit, output, error) = await Node.RunAsync([Path.Combine(_temp, "harness.mjs"), mode, inputFile], _temp);
+        var (exit, output, error) = await NodeAsync([Path.Combine(_temp, "harness.mjs"), mode, inputFile], _temp);
         Assert.True(exit == 0, $"the contract harness failed:\n{error}");
         return JsonDocument.Parse(output);
     }
+
+    /// <summary>node (scripts/test.sh installs it when missing), in the given folder, for at most 20 s.</summary>
+    private static Task<ToolResult> NodeAsync(IEnumerable<string> arguments, string workingDirectory) =>
+        ExternalTool.RunAsync(ExternalTool.Require("node", "nodejs"), arguments, TimeSpan.FromSeconds(20), workingDirectory: workingDirectory);
 }

@@ -6,21 +6,12 @@ using SseChat.Web.Tests.Infrastructure;
 namespace SseChat.Web.Tests.Pages;
 
 /// <summary>The page and its forms, through WebApplicationFactory (on Kestrel) and parsed with AngleSharp.</summary>
-public sealed class ChatPageTests : IDisposable
+public sealed class ChatPageTests : ChatAppTests
 {
-    private readonly ChatAppFactory _app = new();
-    private readonly ChatBrowser _browser = new();
-
-    public void Dispose()
-    {
-        _browser.Dispose();
-        _app.Dispose();
-    }
-
     [Fact]
     public async Task The_page_has_the_form_the_token_and_the_htmx_sse_wiring()
     {
-        var page = await _browser.GetPageAsync(_app.BaseAddress);
+        var page = await Browser.GetPageAsync(App.BaseAddress);
 
         Assert.Equal(HttpStatusCode.OK, page.Status);
         var form = page.Document.QuerySelector<IHtmlFormElement>("form#send")!;
@@ -46,7 +37,7 @@ public sealed class ChatPageTests : IDisposable
         var scripts = page.Document.QuerySelectorAll<IHtmlScriptElement>("script[src]").Select(s => s.Source!).ToArray();
         Assert.Contains(scripts, s => s.Contains("/lib/htmx.org/dist/htmx.min", StringComparison.Ordinal));
         Assert.Contains(scripts, s => s.Contains("/lib/htmx.org/dist/ext/hx-sse.min", StringComparison.Ordinal));
-        var http = _browser.Client(_app.BaseAddress);
+        var http = Browser.Client(App.BaseAddress);
         foreach (var src in scripts.Append(page.Document.QuerySelector<IHtmlLinkElement>("link[rel=stylesheet]")!.Href!))
         {
             using var asset = await http.GetAsync(new Uri(src).PathAndQuery);
@@ -57,20 +48,20 @@ public sealed class ChatPageTests : IDisposable
     [Fact]
     public async Task A_first_visit_gets_a_guest_nickname_that_sticks()
     {
-        var first = await _browser.GetPageAsync(_app.BaseAddress);
+        var first = await Browser.GetPageAsync(App.BaseAddress);
         var nick = first.Document.QuerySelector<IHtmlInputElement>("#nick-input")!.Value;
         Assert.Matches("^guest-[a-z0-9]{4}$", nick);
 
-        var second = await _browser.GetPageAsync(_app.BaseAddress);
+        var second = await Browser.GetPageAsync(App.BaseAddress);
         Assert.Equal(nick, second.Document.QuerySelector<IHtmlInputElement>("#nick-input")!.Value);
     }
 
     [Fact]
     public async Task An_htmx_post_answers_a_fresh_form_and_the_message_is_in_the_history()
     {
-        var page = await _browser.GetPageAsync(_app.BaseAddress);
+        var page = await Browser.GetPageAsync(App.BaseAddress);
 
-        using var response = await _browser.PostMessageAsync(_app.BaseAddress, page, "hello <b>world</b>");
+        using var response = await Browser.PostMessageAsync(App.BaseAddress, page, "hello <b>world</b>");
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         var fragment = await ChatBrowser.Parse(await response.Content.ReadAsStringAsync());
@@ -80,7 +71,7 @@ public sealed class ChatPageTests : IDisposable
         Assert.NotEqual(page.ClientMessageId, newCmid);
         Assert.NotNull(form.QuerySelector("input[name=__RequestVerificationToken]"));
 
-        var reloaded = await _browser.GetPageAsync(_app.BaseAddress);
+        var reloaded = await Browser.GetPageAsync(App.BaseAddress);
         var item = Assert.Single(reloaded.Document.QuerySelectorAll("#messages > li[data-kind=message]"));
         Assert.Equal("hello <b>world</b>", item.QuerySelector(".text")!.TextContent);
         Assert.Empty(reloaded.Document.QuerySelectorAll("#messages b"));
@@ -93,13 +84,13 @@ public sealed class ChatPageTests : IDisposable
     [Fact]
     public async Task A_plain_post_redirects_back_with_303()
     {
-        var page = await _browser.GetPageAsync(_app.BaseAddress);
+        var page = await Browser.GetPageAsync(App.BaseAddress);
 
-        using var response = await _browser.PostMessageAsync(_app.BaseAddress, page, "no javascript here", htmx: false);
+        using var response = await Browser.PostMessageAsync(App.BaseAddress, page, "no javascript here", htmx: false);
 
         Assert.Equal(HttpStatusCode.SeeOther, response.StatusCode);
         Assert.Equal("/", response.Headers.Location?.OriginalString);
-        var reloaded = await _browser.GetPageAsync(_app.BaseAddress);
+        var reloaded = await Browser.GetPageAsync(App.BaseAddress);
         Assert.Contains(reloaded.Document.QuerySelectorAll("#messages .text"), t => t.TextContent == "no javascript here");
     }
 
@@ -107,17 +98,17 @@ public sealed class ChatPageTests : IDisposable
     public async Task History_is_newest_last_and_bounded()
     {
         using var app = new ChatAppFactory(new() { ["Chat:HistorySize"] = "3" });
-        var page = await _browser.GetPageAsync(app.BaseAddress);
+        var page = await Browser.GetPageAsync(app.BaseAddress);
         for (var i = 1; i <= 5; i++)
         {
-            using var r = await _browser.PostMessageAsync(app.BaseAddress, page, $"n{i}", cmid: $"cmid-{i}");
+            using var r = await Browser.PostMessageAsync(app.BaseAddress, page, $"n{i}", cmid: $"cmid-{i}");
             Assert.Equal(HttpStatusCode.OK, r.StatusCode);
         }
 
-        var reloaded = await _browser.GetPageAsync(app.BaseAddress);
+        var reloaded = await Browser.GetPageAsync(app.BaseAddress);
         Assert.Equal(["n3", "n4", "n5"], reloaded.Document.QuerySelectorAll("#messages .text").Select(t => t.TextContent));
 
-        using var history = await _browser.Client(app.BaseAddress).GetAsync("/history");
+        using var history = await Browser.Client(app.BaseAddress).GetAsync("/history");
         var body = await history.Content.ReadAsStringAsync();
         var items = await ChatBrowser.Parse($"<ol>{body}</ol>");
         Assert.Equal(["n3", "n4", "n5"], items.QuerySelectorAll("li .text").Select(t => t.TextContent));
@@ -130,9 +121,9 @@ public sealed class ChatPageTests : IDisposable
     [InlineData("ding\u0007", "control character")]
     public async Task An_invalid_htmx_post_gets_400_with_the_reason_in_the_error_slot(string text, string reason)
     {
-        var page = await _browser.GetPageAsync(_app.BaseAddress);
+        var page = await Browser.GetPageAsync(App.BaseAddress);
 
-        using var response = await _browser.PostMessageAsync(_app.BaseAddress, page, text);
+        using var response = await Browser.PostMessageAsync(App.BaseAddress, page, text);
 
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
         var fragment = await ChatBrowser.Parse(await response.Content.ReadAsStringAsync());
@@ -140,16 +131,16 @@ public sealed class ChatPageTests : IDisposable
         Assert.Equal("true", slot.GetAttribute("hx-swap-oob"));
         Assert.Contains(reason, slot.TextContent, StringComparison.Ordinal);
         Assert.Null(fragment.QuerySelector("form")); // the form on the page stays, with the user's text in it
-        Assert.Empty((await _browser.GetPageAsync(_app.BaseAddress)).Document.QuerySelectorAll("#messages > li"));
+        Assert.Empty((await Browser.GetPageAsync(App.BaseAddress)).Document.QuerySelectorAll("#messages > li"));
     }
 
     [Fact]
     public async Task A_too_long_plain_post_gets_400_with_the_reason_and_the_text_kept()
     {
-        var page = await _browser.GetPageAsync(_app.BaseAddress);
+        var page = await Browser.GetPageAsync(App.BaseAddress);
         var text = new string('x', 2001);
 
-        using var response = await _browser.PostMessageAsync(_app.BaseAddress, page, text, htmx: false);
+        using var response = await Browser.PostMessageAsync(App.BaseAddress, page, text, htmx: false);
 
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
         var document = await ChatBrowser.Parse(await response.Content.ReadAsStringAsync());
@@ -161,9 +152,9 @@ public sealed class ChatPageTests : IDisposable
     [Fact]
     public async Task A_body_over_the_limit_gets_413_with_a_readable_message()
     {
-        var page = await _browser.GetPageAsync(_app.BaseAddress);
+        var page = await Browser.GetPageAsync(App.BaseAddress);
 
-        using var response = await _browser.PostMessageAsync(_app.BaseAddress, page, new string('y', 40_000));
+        using var response = await Browser.PostMessageAsync(App.BaseAddress, page, new string('y', 40_000));
 
         Assert.Equal(HttpStatusCode.RequestEntityTooLarge, response.StatusCode);
         var fragment = await ChatBrowser.Parse(await response.Content.ReadAsStringAsync());
@@ -173,7 +164,7 @@ public sealed class ChatPageTests : IDisposable
     [Fact]
     public async Task A_chunked_body_over_the_limit_gets_413_too()
     {
-        var page = await _browser.GetPageAsync(_app.BaseAddress);
+        var page = await Browser.GetPageAsync(App.BaseAddress);
         using var request = new HttpRequestMessage(HttpMethod.Post, "/messages")
         {
             Content = new StreamContent(new MemoryStream(System.Text.Encoding.ASCII.GetBytes(
@@ -182,7 +173,7 @@ public sealed class ChatPageTests : IDisposable
         request.Content.Headers.ContentType = new("application/x-www-form-urlencoded");
         request.Headers.TransferEncodingChunked = true;
 
-        using var response = await _browser.Client(_app.BaseAddress).SendAsync(request);
+        using var response = await Browser.Client(App.BaseAddress).SendAsync(request);
 
         Assert.Equal(HttpStatusCode.RequestEntityTooLarge, response.StatusCode);
         Assert.Contains("too large", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
@@ -198,7 +189,7 @@ public sealed class ChatPageTests : IDisposable
         request.Content.Headers.Remove("Content-Type");
         request.Content.Headers.TryAddWithoutValidation("Content-Type", contentType);
 
-        using var response = await _browser.Client(_app.BaseAddress).SendAsync(request);
+        using var response = await Browser.Client(App.BaseAddress).SendAsync(request);
 
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
         Assert.Contains("could not be read", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
@@ -209,33 +200,33 @@ public sealed class ChatPageTests : IDisposable
     [InlineData("forged-token")]
     public async Task A_post_without_a_valid_antiforgery_token_gets_a_readable_400(string? token)
     {
-        await _browser.GetPageAsync(_app.BaseAddress);
+        await Browser.GetPageAsync(App.BaseAddress);
         var fields = new Dictionary<string, string> { ["text"] = "sneaky" };
         if (token is not null)
         {
             fields["__RequestVerificationToken"] = token;
         }
 
-        using var response = await _browser.PostFormAsync(_app.BaseAddress, "/messages", htmx: false, fields);
+        using var response = await Browser.PostFormAsync(App.BaseAddress, "/messages", htmx: false, fields);
 
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
         Assert.Contains("Reload the page", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
-        Assert.Empty((await _browser.GetPageAsync(_app.BaseAddress)).Document.QuerySelectorAll("#messages > li"));
+        Assert.Empty((await Browser.GetPageAsync(App.BaseAddress)).Document.QuerySelectorAll("#messages > li"));
     }
 
     [Fact]
     public async Task A_chosen_nickname_is_kept_and_signs_messages()
     {
-        var page = await _browser.GetPageAsync(_app.BaseAddress);
+        var page = await Browser.GetPageAsync(App.BaseAddress);
         var token = page.Document.QuerySelector<IHtmlInputElement>("#nick input[name=__RequestVerificationToken]")!.Value;
 
-        using var saved = await _browser.PostFormAsync(_app.BaseAddress, "/nick", htmx: true, new() { ["nick"] = "  Zoë Q. ", ["__RequestVerificationToken"] = token });
+        using var saved = await Browser.PostFormAsync(App.BaseAddress, "/nick", htmx: true, new() { ["nick"] = "  Zoë Q. ", ["__RequestVerificationToken"] = token });
         Assert.Equal(HttpStatusCode.OK, saved.StatusCode);
         var fragment = await ChatBrowser.Parse(await saved.Content.ReadAsStringAsync());
         Assert.Equal("Zoë Q.", fragment.QuerySelector<IHtmlInputElement>("#nick-input")!.Value);
 
-        using var posted = await _browser.PostMessageAsync(_app.BaseAddress, page, "signed");
-        var reloaded = await _browser.GetPageAsync(_app.BaseAddress);
+        using var posted = await Browser.PostMessageAsync(App.BaseAddress, page, "signed");
+        var reloaded = await Browser.GetPageAsync(App.BaseAddress);
         Assert.Equal("Zoë Q.", reloaded.Document.QuerySelector("#messages .msg .nick")!.TextContent);
     }
 
@@ -245,25 +236,25 @@ public sealed class ChatPageTests : IDisposable
     [InlineData("much-too-long-nickname-of-33-char")]
     public async Task An_invalid_nickname_gets_400_and_is_not_kept(string nick)
     {
-        var page = await _browser.GetPageAsync(_app.BaseAddress);
+        var page = await Browser.GetPageAsync(App.BaseAddress);
         var before = page.Document.QuerySelector<IHtmlInputElement>("#nick-input")!.Value;
         var token = page.Document.QuerySelector<IHtmlInputElement>("#nick input[name=__RequestVerificationToken]")!.Value;
 
-        using var response = await _browser.PostFormAsync(_app.BaseAddress, "/nick", htmx: true, new() { ["nick"] = nick, ["__RequestVerificationToken"] = token });
+        using var response = await Browser.PostFormAsync(App.BaseAddress, "/nick", htmx: true, new() { ["nick"] = nick, ["__RequestVerificationToken"] = token });
 
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
         var fragment = await ChatBrowser.Parse(await response.Content.ReadAsStringAsync());
         Assert.False(string.IsNullOrWhiteSpace(fragment.QuerySelector("#nick-error")!.TextContent));
         Assert.Empty(fragment.QuerySelectorAll("script"));
-        Assert.Equal(before, (await _browser.GetPageAsync(_app.BaseAddress)).Document.QuerySelector<IHtmlInputElement>("#nick-input")!.Value);
+        Assert.Equal(before, (await Browser.GetPageAsync(App.BaseAddress)).Document.QuerySelector<IHtmlInputElement>("#nick-input")!.Value);
     }
 
     [Fact]
     public async Task A_tampered_nickname_cookie_is_ignored()
     {
-        _browser.Cookies.Add(_app.BaseAddress, new Cookie("ssechat-nick", Uri.EscapeDataString("<img src=x onerror=alert(1)>")));
+        Browser.Cookies.Add(App.BaseAddress, new Cookie("ssechat-nick", Uri.EscapeDataString("<img src=x onerror=alert(1)>")));
 
-        var page = await _browser.GetPageAsync(_app.BaseAddress);
+        var page = await Browser.GetPageAsync(App.BaseAddress);
 
         Assert.Matches("^guest-", page.Document.QuerySelector<IHtmlInputElement>("#nick-input")!.Value);
     }
@@ -273,7 +264,7 @@ public sealed class ChatPageTests : IDisposable
     [InlineData("/messages", HttpStatusCode.Redirect)]
     public async Task Other_paths_answer_readably(string path, HttpStatusCode expected)
     {
-        using var response = await _browser.Client(_app.BaseAddress).GetAsync(path);
+        using var response = await Browser.Client(App.BaseAddress).GetAsync(path);
 
         Assert.Equal(expected, response.StatusCode);
         if (expected == HttpStatusCode.NotFound)

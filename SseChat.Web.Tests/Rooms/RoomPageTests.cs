@@ -9,21 +9,12 @@ using SseChat.Web.Tests.Infrastructure;
 namespace SseChat.Web.Tests.Rooms;
 
 /// <summary>Rooms through WebApplicationFactory (on Kestrel), read with AngleSharp and the SSE client.</summary>
-public sealed class RoomPageTests : IDisposable
+public sealed class RoomPageTests() : ChatAppTests(new() { ["Chat:PresenceLeaveGrace"] = "00:00:00" })
 {
-    private readonly ChatAppFactory _app = new(new() { ["Chat:PresenceLeaveGrace"] = "00:00:00" });
-    private readonly ChatBrowser _browser = new();
-
-    public void Dispose()
-    {
-        _browser.Dispose();
-        _app.Dispose();
-    }
-
     [Fact]
     public async Task A_room_page_wires_its_own_stream_form_and_history()
     {
-        var page = await _browser.GetPageAsync(_app.BaseAddress, "/rooms/design-review");
+        var page = await Browser.GetPageAsync(App.BaseAddress, "/rooms/design-review");
 
         Assert.Equal(HttpStatusCode.OK, page.Status);
         Assert.Equal("design-review", page.Document.QuerySelector(".chat")!.GetAttribute("data-room"));
@@ -43,29 +34,29 @@ public sealed class RoomPageTests : IDisposable
     [Fact]
     public async Task Messages_stay_in_their_room_in_history_and_on_streams()
     {
-        var inA = await _browser.GetPageAsync(_app.BaseAddress, "/rooms/room-a");
-        var lobby = await _browser.GetPageAsync(_app.BaseAddress);
-        await using var streamA = await SseClient.ConnectAsync(_browser.Client(_app.BaseAddress), "/rooms/room-a/events");
-        await using var streamB = await SseClient.ConnectAsync(_browser.Client(_app.BaseAddress), "/rooms/room-b/events");
+        var inA = await Browser.GetPageAsync(App.BaseAddress, "/rooms/room-a");
+        var lobby = await Browser.GetPageAsync(App.BaseAddress);
+        await using var streamA = await SseClient.ConnectAsync(Browser.Client(App.BaseAddress), "/rooms/room-a/events");
+        await using var streamB = await SseClient.ConnectAsync(Browser.Client(App.BaseAddress), "/rooms/room-b/events");
         await streamA.WaitForAsync(e => e.EventType == "ping", "room-a stream open");
         await streamB.WaitForAsync(e => e.EventType == "ping", "room-b stream open");
 
-        using (var posted = await _browser.PostMessageAsync(_app.BaseAddress, inA, "only for room a"))
+        using (var posted = await Browser.PostMessageAsync(App.BaseAddress, inA, "only for room a"))
         {
             Assert.Equal(HttpStatusCode.OK, posted.StatusCode);
             var fresh = await ChatBrowser.Parse(await posted.Content.ReadAsStringAsync());
             Assert.Equal("/rooms/room-a/messages", fresh.QuerySelector("form#send")!.GetAttribute("hx-post")); // the fresh form stays in the room
         }
 
-        using (var posted = await _browser.PostMessageAsync(_app.BaseAddress, lobby, "only for the lobby", cmid: Cmid()))
+        using (var posted = await Browser.PostMessageAsync(App.BaseAddress, lobby, "only for the lobby", cmid: Cmid()))
         {
             Assert.Equal(HttpStatusCode.OK, posted.StatusCode);
         }
 
         var seen = await streamA.WaitForMessageAsync("only for room a");
         Assert.Matches(@"^\d+-\d+$", seen.Id);
-        var roomB = await _browser.GetPageAsync(_app.BaseAddress, "/rooms/room-b");
-        using (var marker = await _browser.PostMessageAsync(_app.BaseAddress, roomB, "marker in room b"))
+        var roomB = await Browser.GetPageAsync(App.BaseAddress, "/rooms/room-b");
+        using (var marker = await Browser.PostMessageAsync(App.BaseAddress, roomB, "marker in room b"))
         {
             Assert.Equal(HttpStatusCode.OK, marker.StatusCode);
         }
@@ -77,7 +68,7 @@ public sealed class RoomPageTests : IDisposable
         Assert.Equal(["only for room a"], await TextsAsync("/rooms/room-a"));
         Assert.Equal(["only for the lobby"], await TextsAsync("/"));
         Assert.Equal(["marker in room b"], await TextsAsync("/rooms/room-b"));
-        using var history = await _browser.Client(_app.BaseAddress).GetAsync("/rooms/room-a/history");
+        using var history = await Browser.Client(App.BaseAddress).GetAsync("/rooms/room-a/history");
         var items = await ChatBrowser.Parse($"<ol>{await history.Content.ReadAsStringAsync()}</ol>");
         Assert.Equal(["only for room a"], items.QuerySelectorAll("li .text").Select(t => t.TextContent));
     }
@@ -85,10 +76,10 @@ public sealed class RoomPageTests : IDisposable
     [Fact]
     public async Task A_plain_post_in_a_room_returns_to_the_room_and_a_get_of_its_form_path_too()
     {
-        var page = await _browser.GetPageAsync(_app.BaseAddress, "/rooms/kitchen");
+        var page = await Browser.GetPageAsync(App.BaseAddress, "/rooms/kitchen");
 
-        using var posted = await _browser.PostMessageAsync(_app.BaseAddress, page, "no javascript", htmx: false);
-        using var got = await _browser.Client(_app.BaseAddress).GetAsync("/rooms/kitchen/messages");
+        using var posted = await Browser.PostMessageAsync(App.BaseAddress, page, "no javascript", htmx: false);
+        using var got = await Browser.Client(App.BaseAddress).GetAsync("/rooms/kitchen/messages");
 
         Assert.Equal(HttpStatusCode.SeeOther, posted.StatusCode);
         Assert.Equal("/rooms/kitchen", posted.Headers.Location?.OriginalString);
@@ -108,13 +99,13 @@ public sealed class RoomPageTests : IDisposable
     [InlineData("a%2Fb")]
     public async Task An_invalid_room_name_gets_404_with_the_naming_rule_on_every_path(string name)
     {
-        var http = _browser.Client(_app.BaseAddress);
-        var page = await _browser.GetPageAsync(_app.BaseAddress);
+        var http = Browser.Client(App.BaseAddress);
+        var page = await Browser.GetPageAsync(App.BaseAddress);
 
         using var pageAnswer = await http.GetAsync($"/rooms/{name}");
         using var history = await http.GetAsync($"/rooms/{name}/history");
         using var events = await http.GetAsync($"/rooms/{name}/events");
-        using var htmxPost = await _browser.PostFormAsync(_app.BaseAddress, $"/rooms/{name}/messages", htmx: true, new()
+        using var htmxPost = await Browser.PostFormAsync(App.BaseAddress, $"/rooms/{name}/messages", htmx: true, new()
         {
             ["text"] = "lost?",
             ["cmid"] = Cmid(),
@@ -182,7 +173,7 @@ public sealed class RoomPageTests : IDisposable
     [InlineData("lobby", "/")]
     public async Task The_go_to_a_room_form_redirects_to_the_room(string name, string location)
     {
-        using var response = await _browser.Client(_app.BaseAddress).GetAsync($"/rooms?name={Uri.EscapeDataString(name)}");
+        using var response = await Browser.Client(App.BaseAddress).GetAsync($"/rooms?name={Uri.EscapeDataString(name)}");
 
         Assert.Equal(HttpStatusCode.SeeOther, response.StatusCode);
         Assert.Equal(location, response.Headers.Location?.OriginalString);
@@ -194,7 +185,7 @@ public sealed class RoomPageTests : IDisposable
     [InlineData("")]
     public async Task The_go_to_a_room_form_refuses_an_invalid_name_with_the_rule(string name)
     {
-        using var response = await _browser.Client(_app.BaseAddress).GetAsync($"/rooms?name={Uri.EscapeDataString(name)}");
+        using var response = await Browser.Client(App.BaseAddress).GetAsync($"/rooms?name={Uri.EscapeDataString(name)}");
 
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
         var document = await ChatBrowser.Parse(await response.Content.ReadAsStringAsync());
@@ -204,13 +195,13 @@ public sealed class RoomPageTests : IDisposable
     [Fact]
     public async Task The_room_list_shows_rooms_with_people_in_them_from_presence()
     {
-        var http = _browser.Client(_app.BaseAddress);
+        var http = Browser.Client(App.BaseAddress);
         Assert.Equal(["lobby"], await ListedRoomsAsync("/rooms"));
 
         var stream = await SseClient.ConnectAsync(http, "/rooms/busy-room/events");
         await stream.WaitForAsync(e => e.Kind == "user-joined", "own join notice");
 
-        var page = await _browser.GetPageAsync(_app.BaseAddress, "/rooms");
+        var page = await Browser.GetPageAsync(App.BaseAddress, "/rooms");
         var busy = page.Document.QuerySelectorAll("#room-list li").Single(li => li.QuerySelector("a")!.TextContent == "#busy-room");
         Assert.Equal("/rooms/busy-room", busy.QuerySelector("a")!.GetAttribute("href"));
         Assert.Equal("1", busy.QuerySelector(".count")!.TextContent);
@@ -233,17 +224,17 @@ public sealed class RoomPageTests : IDisposable
     public async Task A_room_page_lists_who_is_here()
     {
         using var other = new ChatBrowser();
-        other.Cookies.Add(_app.BaseAddress, new Cookie(Nickname.CookieName, "watcher"));
-        await using var watcher = await SseClient.ConnectAsync(other.Client(_app.BaseAddress), "/rooms/lounge/events");
+        other.Cookies.Add(App.BaseAddress, new Cookie(Nickname.CookieName, "watcher"));
+        await using var watcher = await SseClient.ConnectAsync(other.Client(App.BaseAddress), "/rooms/lounge/events");
         await watcher.WaitForAsync(e => e.Kind == "user-joined", "own join notice");
 
-        var page = await _browser.GetPageAsync(_app.BaseAddress, "/rooms/lounge");
+        var page = await Browser.GetPageAsync(App.BaseAddress, "/rooms/lounge");
 
         var presence = page.Document.QuerySelector("#presence")!;
         Assert.Equal(["watcher"], presence.QuerySelectorAll("li .nick").Select(n => n.TextContent));
         Assert.Equal("1", presence.QuerySelector(".count")!.TextContent);
         Assert.Null(presence.GetAttribute("hx-swap-oob"));
-        Assert.Empty((await _browser.GetPageAsync(_app.BaseAddress, "/rooms/elsewhere")).Document.QuerySelectorAll("#presence li"));
+        Assert.Empty((await Browser.GetPageAsync(App.BaseAddress, "/rooms/elsewhere")).Document.QuerySelectorAll("#presence li"));
     }
 
     /// <summary>
@@ -260,12 +251,12 @@ public sealed class RoomPageTests : IDisposable
     [InlineData("POST", "/nick")]
     public async Task Pages_have_no_inline_script_or_style(string method, string path)
     {
-        var page = await _browser.GetPageAsync(_app.BaseAddress);
+        var page = await Browser.GetPageAsync(App.BaseAddress);
         string html;
         if (method == "POST")
         {
             // A plain post that fails renders a page (the form again, with the error).
-            using var posted = await _browser.PostFormAsync(_app.BaseAddress, path, htmx: false, new()
+            using var posted = await Browser.PostFormAsync(App.BaseAddress, path, htmx: false, new()
             {
                 ["text"] = "",
                 ["nick"] = "<bad>",
@@ -277,7 +268,7 @@ public sealed class RoomPageTests : IDisposable
         }
         else
         {
-            using var got = await _browser.Client(_app.BaseAddress).GetAsync(path);
+            using var got = await Browser.Client(App.BaseAddress).GetAsync(path);
             html = await got.Content.ReadAsStringAsync();
         }
 
@@ -294,16 +285,16 @@ public sealed class RoomPageTests : IDisposable
     }
 
     private async Task<string[]> TextsAsync(string path) =>
-        (await _browser.GetPageAsync(_app.BaseAddress, path)).Document.QuerySelectorAll("#messages .text").Select(t => t.TextContent).ToArray();
+        (await Browser.GetPageAsync(App.BaseAddress, path)).Document.QuerySelectorAll("#messages .text").Select(t => t.TextContent).ToArray();
 
     private async Task<string[]> ListedRoomsAsync(string path) =>
-        (await _browser.GetPageAsync(_app.BaseAddress, path)).Document.QuerySelectorAll("#room-list li a")
+        (await Browser.GetPageAsync(App.BaseAddress, path)).Document.QuerySelectorAll("#room-list li a")
             .Select(a => a.TextContent.TrimStart('#')).ToArray();
 
     private async Task<(int Status, string Headers, string Body)> RawGetAsync(string path)
     {
         using var client = new TcpClient();
-        await client.ConnectAsync("127.0.0.1", _app.BaseAddress.Port);
+        await client.ConnectAsync("127.0.0.1", App.BaseAddress.Port);
         var stream = client.GetStream();
         await stream.WriteAsync(Encoding.ASCII.GetBytes($"GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n"));
         using var cts = new CancellationTokenSource(Wait.Default);

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.RegularExpressions;
+using SseChat.Web.Tests.Infrastructure;
 
 namespace SseChat.Web.Tests.Unit;
 
@@ -9,7 +10,7 @@ namespace SseChat.Web.Tests.Unit;
 /// </summary>
 public sealed partial class LibManTests
 {
-    private static readonly string WebRoot = Path.Combine(RepoRoot(), "SseChat.Web");
+    private static readonly string WebRoot = Repository.PathOf("SseChat.Web");
 
     public static TheoryData<string, string, string> ManifestFiles()
     {
@@ -90,17 +91,6 @@ public sealed partial class LibManTests
                 yield return (name, destination, file.GetString()!);
             }
         }
-    }
-
-    private static string RepoRoot()
-    {
-        var dir = new DirectoryInfo(AppContext.BaseDirectory);
-        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "SseChat.sln")))
-        {
-            dir = dir.Parent;
-        }
-
-        return dir?.FullName ?? throw new InvalidOperationException("SseChat.sln not found");
     }
 
     [GeneratedRegex(@"\.version\s*=\s*[""']([0-9][^""']*)[""']")]

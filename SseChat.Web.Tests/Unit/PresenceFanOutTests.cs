@@ -66,14 +66,23 @@ public sealed class PresenceFanOutTests : IAsyncLifetime
     {
         _fanOut.Dispose();
         _stream.Complete();
-        await _pump;
-        await _pipe.Writer.CompleteAsync();
-        await _reader;
-        _stop.Dispose();
-        await _subscription.DisposeAsync();
-        await _hub.DisposeAsync();
-        await _bus.DisposeAsync();
-        await _services.DisposeAsync();
+        try
+        {
+            // A completed stream ends its pump, and the end of the pipe ends the reader: each within a bound, or the
+            // test fails here instead of hanging the run.
+            await _pump.WaitAsync(Wait.Default);
+            await _pipe.Writer.CompleteAsync();
+            await _reader.WaitAsync(Wait.Default);
+        }
+        finally
+        {
+            await _stop.CancelAsync(); // stops whatever is still running after a timeout
+            _stop.Dispose();
+            await _subscription.DisposeAsync();
+            await _hub.DisposeAsync();
+            await _bus.DisposeAsync();
+            await _services.DisposeAsync();
+        }
     }
 
     [Fact]

@@ -28,8 +28,9 @@ internal static class RedisResilience
 
     public static void ConfigureWrites(ResiliencePipelineBuilder builder, TimeSpan breakDuration)
     {
+        // The breaker sees each operation's final outcome, the total bound's timeout included: a Redis that hangs (every
+        // attempt times out) opens it as surely as one that refuses connections.
         builder
-            .AddTimeout(TotalBound)
             .AddCircuitBreaker(new CircuitBreakerStrategyOptions
             {
                 ShouldHandle = Transient,
@@ -37,7 +38,8 @@ internal static class RedisResilience
                 MinimumThroughput = 10,
                 SamplingDuration = TimeSpan.FromSeconds(5),
                 BreakDuration = breakDuration,
-            });
+            })
+            .AddTimeout(TotalBound);
         AddRetries(builder);
     }
 
