@@ -164,6 +164,15 @@ internal sealed class RoomFanOut : IAsyncDisposable
         }
     }
 
+    /// <summary>Ends every stream of this room now (an instance that must stop before they finished).</summary>
+    public void Abort()
+    {
+        foreach (var stream in _streams)
+        {
+            stream.Abort();
+        }
+    }
+
     public async ValueTask DisposeAsync()
     {
         if (_flushTimer is not null)
