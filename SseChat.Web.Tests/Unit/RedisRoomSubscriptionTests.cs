@@ -158,9 +158,12 @@ public sealed class RedisRoomSubscriptionTests : IAsyncDisposable
         Live(subscription, 2);
         Live(subscription, 3);
         Live(subscription, 4);
+        _time.Advance(TimeSpan.FromSeconds(3));
+        Assert.Equal(TimeSpan.FromSeconds(3), subscription.Lag); // message 1, still being handled, came 3 s ago
         holding.Release();
 
         Assert.Equal("2,3,4", await batches.Reader.ReadAsync(bound.Token));
+        await Infrastructure.Wait.UntilAsync(() => Task.FromResult(subscription.Lag == TimeSpan.Zero), TimeSpan.FromSeconds(5), "no lag once caught up");
     }
 
     public async ValueTask DisposeAsync() => await _subscription.DisposeAsync();

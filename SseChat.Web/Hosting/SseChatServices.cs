@@ -51,6 +51,7 @@ public static class SseChatServices
         services.AddSingleton<SseFrames>();
         services.AddSingleton<PresenceFanOutFactory>();
         services.AddSingleton<RoomFanOutRegistry>();
+        services.AddSingleton<IDeliveryLag>(sp => sp.GetRequiredService<RoomFanOutRegistry>());
         services.AddSingleton<StreamSessionFactory>();
         services.AddHostedService<HeartbeatService>();
         services.AddSingleton<StreamShutdown>();
