@@ -64,6 +64,13 @@ public sealed class ChatOptions
     [Range(typeof(TimeSpan), "00:00:00", "00:10:00", ErrorMessage = "Chat:MaxDeliveryLag must be between {1} and {2}.")]
     public TimeSpan MaxDeliveryLag { get; set; } = TimeSpan.FromSeconds(2);
 
+    /// <summary>
+    /// At most how often the instance gives memory back after a burst (see Hosting.MemoryTrim): once quiet for 15 s with
+    /// far more memory committed than in use, one aggressive collection, a short pause. Zero never does.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00", "1.00:00:00", ErrorMessage = "Chat:MemoryTrimInterval must be between {1} and {2}.")]
+    public TimeSpan MemoryTrimInterval { get; set; } = TimeSpan.FromMinutes(5);
+
     /// <summary>The largest request body accepted on a POST, in bytes.</summary>
     [Range(1024, 1024 * 1024, ErrorMessage = "Chat:MaxRequestBodyBytes must be between {1} and {2}.")]
     public int MaxRequestBodyBytes { get; set; } = 32 * 1024;
