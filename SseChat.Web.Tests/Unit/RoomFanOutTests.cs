@@ -122,6 +122,51 @@ public sealed class RoomFanOutTests
         await EndAsync(connections, runs, stop);
     }
 
+    [Fact]
+    public async Task A_room_is_behind_when_most_of_its_streams_have_frames_waiting_past_the_bound_not_when_one_has()
+    {
+        var time = new FakeTimeProvider();
+        await using var bus = new InProcessChatBus(Options.Create(new ChatOptions()), time, NullLogger<InProcessChatBus>.Instance);
+        using var meters = new TestMeterFactory();
+        await using var hub = Hub(bus, meters, new FlushPolicy(TimeSpan.Zero, 1000), time);
+        // Streams 0–2 read nothing yet (their first flush waits once 8 bytes are in the pipe); stream 3 keeps up.
+        var connections = Enumerable.Range(0, 4).Select(_ => new SseWriter(16, time)).ToArray();
+        var pipes = Enumerable.Range(0, 4).Select(i => i < 3 ? new Pipe(new PipeOptions(pauseWriterThreshold: 8, resumeWriterThreshold: 4)) : new Pipe()).ToArray();
+        using var stop = new CancellationTokenSource(Wait.Default);
+        var runs = connections.Select((c, i) => c.RunAsync(pipes[i].Writer, stop.Token)).ToArray();
+        foreach (var connection in connections)
+        {
+            hub.Add(connection);
+        }
+
+        hub.Broadcast([Frame("a frame that fills the pipe", 1)]);
+        hub.Broadcast([Frame("b", 2)]);
+        time.Advance(TimeSpan.FromSeconds(3));
+
+        Assert.True(hub.IsBehind(TimeSpan.FromSeconds(2)), "frame 2 has waited 3 s in 3 of the 4 streams");
+        Assert.False(hub.IsBehind(TimeSpan.FromSeconds(5)), "nothing has waited 5 s");
+
+        // Two of them read: one stream alone that reads nothing does not make the room late for everyone.
+        for (var i = 0; i < 2; i++)
+        {
+            var read = await pipes[i].Reader.ReadAsync(stop.Token);
+            pipes[i].Reader.AdvanceTo(read.Buffer.End);
+        }
+
+        await Wait.UntilAsync(() => Task.FromResult(connections[0].WaitingFor == TimeSpan.Zero && connections[1].WaitingFor == TimeSpan.Zero),
+            Wait.Default, "the two streams that read have written what waited");
+        Assert.False(hub.IsBehind(TimeSpan.FromSeconds(2)), "only 1 of 4 streams is behind");
+
+        var last = await pipes[2].Reader.ReadAsync(stop.Token);
+        pipes[2].Reader.AdvanceTo(last.Buffer.End);
+        foreach (var connection in connections)
+        {
+            connection.Complete();
+        }
+
+        await Task.WhenAll(runs).WaitAsync(stop.Token);
+    }
+
     private static void AssertRead(Pipe[] pipes, string expected, string because)
     {
         foreach (var pipe in pipes)

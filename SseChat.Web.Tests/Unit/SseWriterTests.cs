@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.IO.Pipelines;
 using System.Text;
+using Microsoft.Extensions.Time.Testing;
 using SseChat.Web.Bus;
 using SseChat.Web.Streaming;
 using SseChat.Web.Tests.Infrastructure;
@@ -52,6 +53,34 @@ public sealed class SseWriterTests
         // The stream ends although its flush could never complete: the flush was cancelled, the writer let go.
         await run.WaitAsync(stop.Token);
         Assert.False(stop.IsCancellationRequested, "the stream ended by itself, not by the test's timeout");
+    }
+
+    [Fact]
+    public async Task Frames_waiting_behind_a_stuck_write_report_how_long_the_oldest_has_waited_until_it_is_written()
+    {
+        var time = new FakeTimeProvider();
+        var connection = new SseWriter(16, time);
+        // The client reads nothing yet: the first flush waits once 64 bytes are in the pipe.
+        var pipe = new Pipe(new PipeOptions(pauseWriterThreshold: 64, resumeWriterThreshold: 32));
+        using var stop = new CancellationTokenSource(Wait.Default);
+        var run = connection.RunAsync(pipe.Writer, stop.Token);
+        connection.Deliver([Frame(new string('x', 100), 1)]);
+        Assert.Equal(TimeSpan.Zero, connection.WaitingFor); // written, its flush under way: nothing waits
+
+        connection.Deliver([Frame("y", 2)]);
+        time.Advance(TimeSpan.FromSeconds(2));
+        connection.Deliver([Frame("z", 3)]);
+        time.Advance(TimeSpan.FromSeconds(1));
+        Assert.Equal(TimeSpan.FromSeconds(3), connection.WaitingFor); // frame 2, the oldest waiting
+
+        // The client reads: the stuck flush completes, the waiting frames are written, nothing waits any more.
+        var read = await pipe.Reader.ReadAsync(stop.Token);
+        pipe.Reader.AdvanceTo(read.Buffer.End);
+        await Wait.UntilAsync(() => Task.FromResult(connection.WaitingFor == TimeSpan.Zero), Wait.Default, "the waiting frames were written");
+        connection.Complete();
+        connection.Flush();
+        await pipe.Reader.CompleteAsync();
+        await run.WaitAsync(stop.Token);
     }
 
     [Fact]

@@ -37,7 +37,7 @@ public sealed class MessagesModel(IChatBus bus, IDeliveryLag lag, IOptions<ChatO
 
         // An overloaded room: its messages already reach this instance's streams late, and would only get later.
         var maxLag = options.Value.MaxDeliveryLag;
-        if (maxLag > TimeSpan.Zero && lag.InRoom(paths.Room) > maxLag)
+        if (maxLag > TimeSpan.Zero && lag.IsBehind(paths.Room, maxLag))
         {
             metrics.RefusedBusy();
             return Failure(StatusCodes.Status503ServiceUnavailable, ErrorResponses.Busy, text, clientId);

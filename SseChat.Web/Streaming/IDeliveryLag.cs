@@ -1,8 +1,11 @@
 namespace SseChat.Web.Streaming;
 
-/// <summary>How far behind this instance's delivery of a room's messages to its streams is.</summary>
+/// <summary>Whether this instance's delivery of a room's messages to its streams is running late.</summary>
 public interface IDeliveryLag
 {
-    /// <summary>How long the oldest message of <paramref name="room"/> not yet handed to its streams here has waited; zero when none waits or the room has no stream here.</summary>
-    TimeSpan InRoom(string room);
+    /// <summary>
+    /// True when the room's messages reach its streams here more than <paramref name="bound"/> late: the oldest one not
+    /// yet handed to the streams, or frames waiting that long in most of them. False when the room has no stream here.
+    /// </summary>
+    bool IsBehind(string room, TimeSpan bound);
 }

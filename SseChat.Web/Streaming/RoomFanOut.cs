@@ -61,8 +61,31 @@ internal sealed class RoomFanOut : IAsyncDisposable
 
     public int StreamCount => _streams.Length;
 
-    /// <summary>How far behind this room's delivery on this instance is (see <see cref="IRoomSubscription.Lag"/>).</summary>
-    public TimeSpan Lag => Volatile.Read(ref _subscription)?.Lag ?? TimeSpan.Zero;
+    /// <summary>
+    /// True when this room's delivery on this instance is more than <paramref name="bound"/> behind: its subscription's
+    /// oldest waiting event (see <see cref="IRoomSubscription.Lag"/>), or frames waiting that long in most of its
+    /// streams. Most, not any: one client that stopped reading must not refuse the room to everyone (it is cut off
+    /// when its queue is full, and resumes).
+    /// </summary>
+    public bool IsBehind(TimeSpan bound)
+    {
+        if ((Volatile.Read(ref _subscription)?.Lag ?? TimeSpan.Zero) > bound)
+        {
+            return true;
+        }
+
+        var streams = _streams;
+        var late = 0;
+        foreach (var stream in streams)
+        {
+            if (stream.WaitingFor > bound && ++late * 2 > streams.Length)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
 
     /// <summary>Where this room's presence notices are gathered before they reach the streams.</summary>
     private PresenceFanOut Presence => LazyInitializer.EnsureInitialized(ref _presence, () => _presenceFanOuts.Create(this));

@@ -45,7 +45,7 @@ internal sealed class RoomFanOutRegistry(
         }
     }
 
-    public TimeSpan InRoom(string room)
+    public bool IsBehind(string room, TimeSpan bound)
     {
         RoomFanOut? fanOut;
         lock (_gate)
@@ -53,7 +53,7 @@ internal sealed class RoomFanOutRegistry(
             fanOut = _rooms.TryGetValue(room, out var entry) ? entry.FanOut : null;
         }
 
-        return fanOut?.Lag ?? TimeSpan.Zero;
+        return fanOut?.IsBehind(bound) ?? false;
     }
 
     /// <summary>A stream is done with the room; the last one starts its idle countdown.</summary>

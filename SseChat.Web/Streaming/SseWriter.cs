@@ -20,12 +20,14 @@ internal sealed class SseWriter
 
     private readonly Lock _gate = new();
     private readonly int _capacity;
+    private readonly TimeProvider _time;
     private readonly TaskCompletionSource _ended = new(TaskCreationOptions.RunContinuationsAsynchronously);
     // Filled while the stream is busy or not live yet; the writer swaps it with its own (empty) list and writes that.
     // Both are made when first needed.
     private SseFrame[]? _pending;
     private SseFrame[]? _spare;
     private int _pendingCount;
+    private long _waitingSince;
     private bool _overflowed;
     private bool _aborted;
     private PipeWriter? _output;
@@ -39,7 +41,25 @@ internal sealed class SseWriter
     private long _presenceSeen;
 
     /// <param name="capacity">How many frames may wait for this stream before it is cut off.</param>
-    public SseWriter(int capacity) => _capacity = capacity;
+    /// <param name="time">The clock of <see cref="WaitingFor"/>.</param>
+    public SseWriter(int capacity, TimeProvider? time = null)
+    {
+        _capacity = capacity;
+        _time = time ?? TimeProvider.System;
+    }
+
+    /// <summary>
+    /// How long the oldest frame still waiting to be written to this stream has waited (frames pile up while a write is
+    /// under way); zero when none waits.
+    /// </summary>
+    public TimeSpan WaitingFor
+    {
+        get
+        {
+            var since = Volatile.Read(ref _waitingSince);
+            return since == 0 ? TimeSpan.Zero : _time.GetElapsedTime(since);
+        }
+    }
 
     /// <summary>True once the stream was cut off because too many frames waited for it.</summary>
     public bool Overflowed => Volatile.Read(ref _overflowed);
@@ -229,6 +249,7 @@ internal sealed class SseWriter
 
                     batch = _pending!;
                     count = _pendingCount;
+                    Volatile.Write(ref _waitingSince, 0);
                     // While frames keep coming, two lists take turns; a list grown by a burst is not kept for the next one.
                     _pending = _spare is { } spare && (spare.Length < InitialPending * 4 || count >= spare.Length / 4) ? spare : null;
                     _spare = batch;
@@ -306,6 +327,11 @@ internal sealed class SseWriter
             }
 
             Array.Resize(ref _pending, Math.Min(_capacity, _pending.Length * 2));
+        }
+
+        if (_pendingCount == 0)
+        {
+            Volatile.Write(ref _waitingSince, _time.GetTimestamp());
         }
 
         _pending[_pendingCount++] = frame;
