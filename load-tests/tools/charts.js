@@ -8,7 +8,9 @@
 //   p99-by-shape.svg        delivery latency p99 per shape (clients x msg/s), one bar per system
 //   cpu-by-shape.svg        server CPU per delivery (instances + Redis) per shape
 //   memory-per-stream.svg   resident memory per open stream, idle runs (rate 0), per system and stream count
-//   ladder.svg              p99 against the offered rate, one line per system (runs marked "ladder" or with --label)
+//   ladder.svg              p99 against the offered rate, one line per system (runs marked "ladder" or with --label
+//                           NAME:ladder); ladder-deliveries.svg and ladder-refused.svg: deliveries/s and refused posts/s
+// Idle-memory runs are those with rate 0, "idle": true, or a label NAME:idle.
 'use strict';
 
 const fs = require('node:fs');
@@ -26,8 +28,10 @@ function normalise(j) {
       cpu: j.server_cpu_us_per_delivery == null ? null : j.server_cpu_us_per_delivery + (j.redis_cpu_us_per_delivery || 0),
       kibPerStream: j.server_kib_per_conn ?? null,
       deliveries: j.deliveries_per_s ?? null,
+      refusedPerSecond: j.send_errors != null && j.seconds ? j.send_errors / j.seconds : null,
       lost: j.lost ?? 0,
       ladder: j.probe === 'maxrate' || j.ladder === true,
+      idle: j.idle === true,
     };
   }
   // SseChat's load driver (LoadReport)
@@ -41,8 +45,10 @@ function normalise(j) {
     cpu: j.serverCpuUsPerDelivery ?? null,
     kibPerStream: j.rssPerStreamKiB != null && instances > 0 ? j.rssPerStreamKiB : null,
     deliveries: j.deliveriesPerSecond ?? null,
+    refusedPerSecond: j.postsFailed != null && j.seconds ? j.postsFailed / j.seconds : null,
     lost: j.lost ?? 0,
     ladder: label.includes(':ladder'),
+    idle: label.includes(':idle'),
   };
 }
 
@@ -69,6 +75,18 @@ function stats(values) {
 const COLOURS = ['#1f6feb', '#d1242f', '#8250df', '#1a7f37', '#bf8700', '#57606a'];
 const esc = (s) => String(s).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 const fmt = (x) => (x >= 100 ? Math.round(x).toLocaleString('en-US') : x >= 10 ? x.toFixed(1) : x.toFixed(2));
+/** Evenly spaced round ticks from 0 to at least max. */
+const niceTicks = (max) => { const step = 10 ** Math.floor(Math.log10(max / 4)); const m = [1, 2, 2.5, 5, 10].find((k) => max / (k * step) <= 5) * step; return Array.from({ length: Math.floor(max / m) + 1 }, (_, i) => i * m); };
+
+/** One coloured box and name per series, in a row, each as wide as its name. */
+function legend(names, x, y) {
+  let svg = '';
+  names.forEach((name, i) => {
+    svg += `<rect x="${x}" y="${y}" width="12" height="12" fill="${COLOURS[i % COLOURS.length]}"/><text x="${x + 16}" y="${y + 10}">${esc(name)}</text>`;
+    x += 30 + 7 * String(name).length;
+  });
+  return svg;
+}
 
 /** A grouped bar chart: groups along x, one bar per series in each, medians with min–max whiskers. */
 function barChart({ title, unit, groups, series, value, log = false }) {
@@ -76,7 +94,9 @@ function barChart({ title, unit, groups, series, value, log = false }) {
   const cells = groups.map((g) => series.map((s) => value(g, s)));
   const all = cells.flat().filter(Boolean).flatMap((c) => [c.max, c.min]);
   if (!all.length) return null;
-  const maxV = Math.max(...all) * 1.1;
+  // A linear axis spans the medians (and 1.5x the largest): a collapsed run's whisker is cut at the top, not the scale.
+  const medians = cells.flat().filter(Boolean).map((c) => c.median);
+  const maxV = log ? Math.max(...all) * 1.1 : Math.min(Math.max(...all), Math.max(...medians) * 1.5) * 1.1;
   const minV = log ? Math.max(Math.min(...all) / 2, 1e-3) : 0;
   const y = (v) => top + (H - top - bottom) * (1 - (log ? Math.log(v / minV) / Math.log(maxV / minV) : v / maxV));
   const gw = (W - left - right) / groups.length;
@@ -85,7 +105,7 @@ function barChart({ title, unit, groups, series, value, log = false }) {
   let svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" font-family="sans-serif" font-size="12">`;
   svg += `<text x="${W / 2}" y="20" text-anchor="middle" font-size="14">${esc(title)}</text>`;
   svg += `<line x1="${left}" y1="${top}" x2="${left}" y2="${H - bottom}" stroke="#333"/><line x1="${left}" y1="${H - bottom}" x2="${W - right}" y2="${H - bottom}" stroke="#333"/>`;
-  const ticks = log ? [1, 10, 100, 1000, 10000, 100000].filter((t) => t >= minV && t <= maxV) : [0, 0.25, 0.5, 0.75, 1].map((f) => f * maxV);
+  const ticks = log ? [1, 10, 100, 1000, 10000, 100000].filter((t) => t >= minV && t <= maxV) : niceTicks(maxV);
   for (const t of ticks) {
     svg += `<line x1="${left - 4}" y1="${y(t)}" x2="${W - right}" y2="${y(t)}" stroke="#ddd"/><text x="${left - 6}" y="${y(t) + 4}" text-anchor="end">${fmt(t)}</text>`;
   }
@@ -99,49 +119,49 @@ function barChart({ title, unit, groups, series, value, log = false }) {
       svg += `<rect x="${x + 2}" y="${y(c.median)}" width="${bw - 4}" height="${H - bottom - y(c.median)}" fill="${COLOURS[si % COLOURS.length]}"/>`;
       if (c.max > c.min) {
         const cx = x + bw / 2;
-        svg += `<line x1="${cx}" y1="${y(c.max)}" x2="${cx}" y2="${y(c.min)}" stroke="#111"/>`;
+        svg += `<line x1="${cx}" y1="${y(Math.min(c.max, maxV))}" x2="${cx}" y2="${y(c.min)}" stroke="#111"/>`;
       }
       svg += `<text x="${x + bw / 2}" y="${y(c.median) - 4}" text-anchor="middle" font-size="10">${fmt(c.median)}</text>`;
     });
     svg += `<text x="${left + gi * gw + gw / 2}" y="${H - bottom + 16}" text-anchor="middle">${esc(g)}</text>`;
   });
-  series.forEach((s, si) => {
-    svg += `<rect x="${left + si * 140}" y="${H - 28}" width="12" height="12" fill="${COLOURS[si % COLOURS.length]}"/><text x="${left + si * 140 + 16}" y="${H - 18}">${esc(s)}</text>`;
-  });
+  svg += legend(series, left, H - 28);
   return svg + '</svg>\n';
 }
 
-/** A line chart of p99 against the offered rate (log y), one line per system. */
-function ladderChart(runs) {
+/** A line chart of one measure (p99 by default, log y) against the offered rate, one line per system. */
+function ladderChart(runs, { field = 'p99', title = 'Delivery p99 against the offered rate, 300 clients on 3 instances', unit = 'p99 (ms, log)', log = true } = {}) {
   const systems = [...new Set(runs.map((r) => r.system))];
   const points = systems.map((s) => {
     const rates = [...new Set(runs.filter((r) => r.system === s).map((r) => r.rate))].sort((a, b) => a - b);
-    return rates.map((rate) => ({ rate, p99: stats(runs.filter((r) => r.system === s && r.rate === rate).map((r) => r.p99)) })).filter((p) => p.p99);
+    return rates.map((rate) => ({ rate, p99: stats(runs.filter((r) => r.system === s && r.rate === rate).map((r) => r[field])) })).filter((p) => p.p99);
   });
   const flat = points.flat();
   if (!flat.length) return null;
   const W = 760, H = 360, left = 70, right = 20, top = 40, bottom = 70;
   const maxR = Math.max(...flat.map((p) => p.rate)) * 1.05;
-  const minP = Math.max(Math.min(...flat.map((p) => p.p99.median)) / 2, 1), maxP = Math.max(...flat.map((p) => p.p99.median)) * 2;
+  const minP = log ? Math.max(Math.min(...flat.map((p) => p.p99.median)) / 2, 1) : 0;
+  const maxP = Math.max(...flat.map((p) => p.p99.median)) * (log ? 2 : 1.1) || 1;
   const x = (r) => left + (W - left - right) * (r / maxR);
-  const y = (v) => top + (H - top - bottom) * (1 - Math.log(v / minP) / Math.log(maxP / minP));
+  const y = (v) => top + (H - top - bottom) * (1 - (log ? Math.log(Math.max(v, minP) / minP) / Math.log(maxP / minP) : v / maxP));
   let svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" font-family="sans-serif" font-size="12">`;
-  svg += `<text x="${W / 2}" y="20" text-anchor="middle" font-size="14">Delivery p99 against the offered rate, 300 clients on 3 instances</text>`;
+  svg += `<text x="${W / 2}" y="20" text-anchor="middle" font-size="14">${esc(title)}</text>`;
   svg += `<line x1="${left}" y1="${top}" x2="${left}" y2="${H - bottom}" stroke="#333"/><line x1="${left}" y1="${H - bottom}" x2="${W - right}" y2="${H - bottom}" stroke="#333"/>`;
-  for (const t of [1, 10, 100, 1000, 10000, 100000].filter((t) => t >= minP && t <= maxP)) {
+  const ticks = log ? [1, 10, 100, 1000, 10000, 100000].filter((t) => t >= minP && t <= maxP) : niceTicks(maxP);
+  for (const t of ticks) {
     svg += `<line x1="${left - 4}" y1="${y(t)}" x2="${W - right}" y2="${y(t)}" stroke="#ddd"/><text x="${left - 6}" y="${y(t) + 4}" text-anchor="end">${fmt(t)}</text>`;
   }
   for (let r = 0; r <= maxR; r += maxR > 2000 ? 500 : 200) {
     svg += `<text x="${x(r)}" y="${H - bottom + 16}" text-anchor="middle">${r}</text>`;
   }
   svg += `<text x="${(left + W - right) / 2}" y="${H - bottom + 34}" text-anchor="middle">messages per second (all instances)</text>`;
-  svg += `<text x="16" y="${(top + H - bottom) / 2}" transform="rotate(-90 16 ${(top + H - bottom) / 2})" text-anchor="middle">p99 (ms, log)</text>`;
+  svg += `<text x="16" y="${(top + H - bottom) / 2}" transform="rotate(-90 16 ${(top + H - bottom) / 2})" text-anchor="middle">${esc(unit)}</text>`;
   points.forEach((ps, si) => {
     const c = COLOURS[si % COLOURS.length];
     svg += `<polyline fill="none" stroke="${c}" stroke-width="2" points="${ps.map((p) => `${x(p.rate)},${y(p.p99.median)}`).join(' ')}"/>`;
     for (const p of ps) svg += `<circle cx="${x(p.rate)}" cy="${y(p.p99.median)}" r="3" fill="${c}"/>`;
-    svg += `<rect x="${left + si * 140}" y="${H - 28}" width="12" height="12" fill="${c}"/><text x="${left + si * 140 + 16}" y="${H - 18}">${esc(systems[si])}</text>`;
   });
+  svg += legend(systems, left, H - 28);
   return svg + '</svg>\n';
 }
 
@@ -152,11 +172,11 @@ function main() {
     process.exit(2);
   }
   const runs = readRuns(files);
-  const loaded = runs.filter((r) => r.rate > 0 && !r.ladder);
+  const loaded = runs.filter((r) => r.rate > 0 && !r.ladder && !r.idle);
   const shapes = [...new Set(loaded.map((r) => `${r.clients} × ${r.rate}`))];
   const systems = [...new Set(loaded.map((r) => r.system))];
   const cell = (field) => (g, s) => stats(loaded.filter((r) => `${r.clients} × ${r.rate}` === g && r.system === s).map((r) => r[field]));
-  const idle = runs.filter((r) => r.rate === 0 && r.kibPerStream != null);
+  const idle = runs.filter((r) => (r.idle || r.rate === 0) && r.kibPerStream != null);
   const charts = {
     'p99-by-shape.svg': barChart({ title: 'Delivery latency p99 (clients × msg/s, 3 instances)', unit: 'ms (log)', groups: shapes, series: systems, value: cell('p99'), log: true }),
     'cpu-by-shape.svg': barChart({ title: 'Server CPU per delivery, instances + Redis', unit: 'µs', groups: shapes, series: systems, value: cell('cpu') }),
@@ -168,6 +188,12 @@ function main() {
       value: (g, s) => stats(idle.filter((r) => `${r.clients.toLocaleString('en-US')} streams` === g && r.system === s).map((r) => r.kibPerStream)),
     }),
     'ladder.svg': ladderChart(runs.filter((r) => r.ladder)),
+    'ladder-deliveries.svg': ladderChart(runs.filter((r) => r.ladder), {
+      field: 'deliveries', title: 'Deliveries per second against the offered rate, 300 clients on 3 instances', unit: 'deliveries/s', log: false,
+    }),
+    'ladder-refused.svg': ladderChart(runs.filter((r) => r.ladder && r.refusedPerSecond != null), {
+      field: 'refusedPerSecond', title: 'Posts refused per second (503 busy or failed) against the offered rate', unit: 'refused posts/s', log: false,
+    }),
   };
   fs.mkdirSync(outDir, { recursive: true });
   for (const [name, svg] of Object.entries(charts)) {

@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# SseChat beside the systems people would pick instead, one driver for all (../shared/peers: driver.js, run.sh),
+# interleaved: every round runs each system once on a fresh cluster. Appends the driver's JSON lines to OUT_DIR,
+# each with the 1-minute load average before the run ("load") and "idle": true / "ladder": true where they apply.
+#
+#   load-tests/peers.sh APP OUT_DIR [memory] [grid] [ladder]
+#     APP       a `dotnet publish` folder of SseChat.Web (e.g. artifacts/load/web after run-local.sh)
+#     memory    10,000 idle streams on one instance, 30 s settle        -> OUT_DIR/memory.jsonl
+#     grid      3 instances, 300 x 100 and 1,500 x 100 msg/s           -> OUT_DIR/grid.jsonl
+#     ladder    3 instances, 300 clients, rising rate (SseChat, SignalR) -> OUT_DIR/ladder.jsonl
+#   Environment: PEERS (default ../shared/peers, after `npm ci` there), REPS (rounds, default 2), BEFORE (a second
+#   publish folder measured as "ssechat-before" in the memory part), RATES (ladder, default "400 800 1200 1600 2000").
+#
+# Then: node load-tests/tools/charts.js docs/benchmarks OUT_DIR/*.jsonl
+set -u
+root=$(cd "$(dirname "$0")/.." && pwd)
+[ $# -ge 3 ] || { sed -n '2,15p' "$0" >&2; exit 2; }
+app=$(cd "$1" && pwd)
+out=$(mkdir -p "$2" && cd "$2" && pwd)
+shift 2
+peers=$(cd "${PEERS:-$root/../shared/peers}" && pwd)
+before=${BEFORE:-}
+ulimit -n "$(ulimit -Hn)"
+lift="Limits__PostBurst=100000 Limits__PostsPerSecond=100000 Limits__AddressPostsPerSecond=1000000 Limits__StreamsPerAddress=100000"
+
+# one run: SYSTEM OUT_FILE EXTRA_JSON run.sh-arguments... ; SYSTEM is ssechat, ssechat-before or a peer's name
+run() {
+  local system=$1 file=$2 extra=$3
+  shift 3
+  local load
+  load=$(cut -d' ' -f1 /proc/loadavg)
+  echo "$(date +%T) $system $* (load $load)" >&2
+  local dir=$app
+  [ "$system" = ssechat-before ] && dir=$before
+  (
+    cd "$peers" || exit 2
+    if [[ $system == ssechat* ]]; then
+      ./run.sh custom --mode sse --health-path / --variant "$system" \
+        --server-cmd "env Redis__Configuration={REDIS} ASPNETCORE_ENVIRONMENT=Production $lift dotnet $dir/SseChat.Web.dll --contentRoot $dir --urls http://127.0.0.1:{PORT}" \
+        "$@" -- --events-path /events --post-path /messages --page-path / --field text --settle "${settle:-1}"
+    else
+      ./run.sh "$system" "$@" -- --settle "${settle:-1}"
+    fi
+  ) 2>>"$out/runs.err" | grep '^{' | sed "s/^{/{\"load\":$load,${extra}/" >> "$file"
+}
+
+systems=(ssechat seed-socketio node-sse signalr-redis)
+for part in "$@"; do
+  case $part in
+    memory)
+      for _ in $(seq "${REPS:-2}"); do
+        for s in ssechat ${before:+ssechat-before} "${systems[@]:1}"; do
+          settle=30 run "$s" "$out/memory.jsonl" '"idle":true,' --instances 1 --clients 10000 --rate 1 --seconds 2 --warmup 0
+        done
+      done ;;
+    grid)
+      for shape in "300 100" "1500 100"; do
+        for _ in $(seq "${REPS:-2}"); do
+          for s in "${systems[@]}"; do
+            run "$s" "$out/grid.jsonl" '' --instances 3 --clients "${shape% *}" --rate "${shape#* }" --seconds 20 --warmup 20
+          done
+        done
+      done ;;
+    ladder)
+      for rate in ${RATES:-400 800 1200 1600 2000}; do
+        for s in ssechat signalr-redis; do
+          run "$s" "$out/ladder.jsonl" '"ladder":true,' --instances 3 --clients 300 --rate "$rate" --seconds 10 --warmup 15
+        done
+      done ;;
+    *) echo "peers.sh: unknown part $part" >&2; exit 2 ;;
+  esac
+done
