@@ -14,6 +14,7 @@ public sealed class StartupConfigurationTests
     [InlineData("Chat__StreamGatherFrom", "0", "Chat:StreamGatherFrom")]
     [InlineData("Chat__InlineSends", "sometimes", "Chat:InlineSends")]
     [InlineData("Redis__KeyPrefix", "has space", "Redis:KeyPrefix")]
+    [InlineData("Redis__KeyPrefix", "chat{1}", "Redis:KeyPrefix")]
     [InlineData("Limits__PostsPerSecond", "0", "Limits:PostsPerSecond")]
     [InlineData("Limits__StreamsPerAddress", "lots", "Limits:StreamsPerAddress")]
     [InlineData("ForwardedHeaders__KnownProxies__0", "not-an-ip", "ForwardedHeaders:KnownProxies:0")]

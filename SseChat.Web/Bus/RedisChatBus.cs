@@ -23,7 +23,7 @@ internal sealed class RedisChatBus : IChatBus, IAsyncDisposable
         local seq = redis.call('INCR', @seqKey)
         local id = redis.call('XADD', @logKey, 'MAXLEN', '~', @maxLength, '*', 'e', @payload, 's', seq)
         redis.call('SET', @clientKey, id, 'EX', @dedupeSeconds)
-        redis.call('PUBLISH', @channel, fill(@framePrefix, {i = id, s = tostring(seq)}) .. @payload)
+        redis.call('SPUBLISH', @channel, fill(@framePrefix, {i = id, s = tostring(seq)}) .. @payload)
         return {1, id}
         """);
 

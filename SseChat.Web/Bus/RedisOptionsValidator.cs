@@ -7,9 +7,10 @@ internal sealed class RedisOptionsValidator : IValidateOptions<RedisOptions>
 {
     public ValidateOptionsResult Validate(string? name, RedisOptions options)
     {
-        if (string.IsNullOrWhiteSpace(options.KeyPrefix) || options.KeyPrefix.Any(char.IsWhiteSpace))
+        // A brace would make the prefix, not the room, the hash tag of every key: all rooms in one cluster slot.
+        if (string.IsNullOrWhiteSpace(options.KeyPrefix) || options.KeyPrefix.Any(c => char.IsWhiteSpace(c) || c is '{' or '}'))
         {
-            return ValidateOptionsResult.Fail("Redis:KeyPrefix must be a non-empty word without spaces.");
+            return ValidateOptionsResult.Fail("Redis:KeyPrefix must be a non-empty word without spaces or braces.");
         }
 
         if (options.BreakDuration < TimeSpan.FromMilliseconds(500) || options.BreakDuration > TimeSpan.FromMinutes(1))
