@@ -231,7 +231,7 @@ public abstract class RedisPresenceStoreCases : IAsyncLifetime
     }
 
     private RedisPresenceStore Store(TimeSpan expiry, int listLimit = 100) => new(
-        new RedisGateway(Redis, _services.GetRequiredService<ResiliencePipelineProvider<string>>(),
+        new RedisGateway(Redis, new RedisReplicaWait(Options.Create(new RedisOptions())), _services.GetRequiredService<ResiliencePipelineProvider<string>>(),
             _services.GetRequiredService<ChatMetrics>(), NullLogger<RedisGateway>.Instance),
         Keys, Options.Create(new ChatOptions { PresenceExpiry = expiry, PresenceListLimit = listLimit }), NullLogger<RedisPresenceStore>.Instance);
 

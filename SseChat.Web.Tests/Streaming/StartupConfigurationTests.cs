@@ -15,6 +15,8 @@ public sealed class StartupConfigurationTests
     [InlineData("Chat__InlineSends", "sometimes", "Chat:InlineSends")]
     [InlineData("Redis__KeyPrefix", "has space", "Redis:KeyPrefix")]
     [InlineData("Redis__KeyPrefix", "chat{1}", "Redis:KeyPrefix")]
+    [InlineData("Redis__AckReplicas", "17", "Redis:AckReplicas")]
+    [InlineData("Redis__AckTimeout", "00:00:05", "Redis:AckTimeout")]
     [InlineData("Limits__PostsPerSecond", "0", "Limits:PostsPerSecond")]
     [InlineData("Limits__StreamsPerAddress", "lots", "Limits:StreamsPerAddress")]
     [InlineData("ForwardedHeaders__KnownProxies__0", "not-an-ip", "ForwardedHeaders:KnownProxies:0")]

@@ -83,7 +83,7 @@ internal sealed class RedisChatBus : IChatBus, IAsyncDisposable
             framePrefix = RedisWireFormat.MessageFramePrefix,
         };
 
-        var result = await _redis.WriteAsync("append", message.Room, db => AppendAndPublish.EvaluateAsync(db, args), cancellationToken)
+        var result = await _redis.WriteReplicatedAsync("append", message.Room, args.logKey, db => AppendAndPublish.EvaluateAsync(db, args), cancellationToken)
             .ConfigureAwait(false);
         var parts = (RedisResult[])result!;
         var id = LogId.TryParse((string?)parts[1], out var parsed)
