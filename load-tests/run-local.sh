@@ -14,6 +14,8 @@
 #   --redis-aof MODE   redis-server keeps an append-only file: --appendonly yes --appendfsync MODE (everysec or
 #                      always), so a restart keeps the room logs; default: no AOF (performance runs)
 #   --no-build         use the previous publish output in artifacts/load/
+#   --web DIR          run the instances from another publish folder of SseChat.Web (e.g. another commit's, for an
+#                      interleaved comparison of two builds; implies nothing about the driver, which stays this one)
 #   --json-out FILE    append the driver's JSON line to FILE
 #   --logs DIR         keep the instances' and redis-server's output (after they stopped) in DIR
 # Everything after the options (or after --) goes to the driver; --urls and --pids are filled in here, and with
@@ -26,6 +28,7 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 instances=3
 build=1
+web_dir=""
 json_out=""
 logs_dir=""
 redis_aof=""
@@ -36,6 +39,7 @@ while [ $# -gt 0 ]; do
     --env) server_env+=("$2"); shift 2 ;;
     --redis-aof) redis_aof=$2; shift 2 ;;
     --no-build) build=0; shift ;;
+    --web) web_dir=$2; shift 2 ;;
     --json-out) json_out=$2; shift 2 ;;
     --logs) logs_dir=$2; shift 2 ;;
     --) shift; break ;;
@@ -52,11 +56,11 @@ for arg in "$@"; do
   case "$arg" in --fault|--fault=*) fault_run=1 ;; esac
 done
 
-web_out="$root/artifacts/load/web"
+web_out="${web_dir:-$root/artifacts/load/web}"
 driver_out="$root/artifacts/load/driver"
 export DOTNET_NOLOGO=1 DOTNET_CLI_TELEMETRY_OPTOUT=1
 if [ "$build" -eq 1 ]; then
-  dotnet publish "$root/SseChat.Web/SseChat.Web.csproj" -c Release -o "$web_out" --nologo -v quiet >&2
+  [ -n "$web_dir" ] || dotnet publish "$root/SseChat.Web/SseChat.Web.csproj" -c Release -o "$web_out" --nologo -v quiet >&2
   dotnet publish "$root/load-tests/SseChat.LoadDriver/SseChat.LoadDriver.csproj" -c Release -o "$driver_out" --nologo -v quiet >&2
 fi
 [ -f "$web_out/SseChat.Web.dll" ] && [ -f "$driver_out/SseChat.LoadDriver.dll" ] \

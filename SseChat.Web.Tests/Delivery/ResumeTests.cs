@@ -208,22 +208,22 @@ internal sealed class GatedChatBus(InProcessChatBus inner, DispatchGate gate) : 
         inner.PublishNoticeAsync(notice, cancellationToken);
 
     /// <summary>Events wait in a queue of their own, in order, and reach the handler once the gate is open.</summary>
-    public async Task<IAsyncDisposable> SubscribeAsync(string room, Action<ChatEvent> handler, CancellationToken cancellationToken)
+    public async Task<IAsyncDisposable> SubscribeAsync(string room, Action<IReadOnlyList<ChatEvent>> handler, CancellationToken cancellationToken)
     {
-        var held = System.Threading.Channels.Channel.CreateUnbounded<ChatEvent>();
+        var held = System.Threading.Channels.Channel.CreateUnbounded<ChatEvent[]>();
         var pump = Task.Run(async () =>
         {
-            await foreach (var e in held.Reader.ReadAllAsync())
+            await foreach (var batch in held.Reader.ReadAllAsync())
             {
                 await gate.WaitAsync().WaitAsync(TimeSpan.FromSeconds(30));
-                handler(e);
+                handler(batch);
             }
         }, CancellationToken.None);
-        var subscription = await inner.SubscribeAsync(room, e => held.Writer.TryWrite(e), cancellationToken);
+        var subscription = await inner.SubscribeAsync(room, batch => held.Writer.TryWrite([.. batch]), cancellationToken);
         return new Unsubscriber(subscription, held, pump);
     }
 
-    private sealed class Unsubscriber(IAsyncDisposable inner, System.Threading.Channels.Channel<ChatEvent> held, Task pump) : IAsyncDisposable
+    private sealed class Unsubscriber(IAsyncDisposable inner, System.Threading.Channels.Channel<ChatEvent[]> held, Task pump) : IAsyncDisposable
     {
         public async ValueTask DisposeAsync()
         {

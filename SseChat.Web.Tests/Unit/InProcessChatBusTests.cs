@@ -29,7 +29,7 @@ public sealed class InProcessChatBusTests
     {
         await using var bus = NewBus(TimeProvider.System, logMax: 100);
         var received = Channel.CreateUnbounded<ChatEvent>();
-        await using var subscription = await bus.SubscribeAsync("lobby", e => received.Writer.TryWrite(e), CancellationToken.None);
+        await using var subscription = await bus.SubscribeAsync("lobby", batch => { foreach (var e in batch) { received.Writer.TryWrite(e); } }, CancellationToken.None);
 
         var published = new List<ChatEvent>();
         for (var i = 0; i < 150; i++)
@@ -68,7 +68,7 @@ public sealed class InProcessChatBusTests
     {
         await using var bus = NewBus(TimeProvider.System);
         var received = Channel.CreateUnbounded<ChatEvent>();
-        await using var subscription = await bus.SubscribeAsync("lobby", e => received.Writer.TryWrite(e), CancellationToken.None);
+        await using var subscription = await bus.SubscribeAsync("lobby", batch => { foreach (var e in batch) { received.Writer.TryWrite(e); } }, CancellationToken.None);
 
         await bus.PublishNoticeAsync(new ChatEvent(ChatEventKind.UserJoined, "lobby", "ann", "", DateTimeOffset.UnixEpoch), CancellationToken.None);
 

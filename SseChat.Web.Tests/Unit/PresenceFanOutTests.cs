@@ -59,7 +59,7 @@ public sealed class PresenceFanOutTests : IAsyncLifetime
             }
         });
         // The notices the store publishes; the test hands them to the fan-out, as the hub's subscription would.
-        _subscription = await _bus.SubscribeAsync(Room, e => _notices.Writer.TryWrite(e), CancellationToken.None);
+        _subscription = await _bus.SubscribeAsync(Room, batch => { foreach (var e in batch) { _notices.Writer.TryWrite(e); } }, CancellationToken.None);
     }
 
     public async Task DisposeAsync()

@@ -30,7 +30,7 @@ public sealed class PresenceTrackerTests : IAsyncLifetime
         var options = Options.Create(new ChatOptions { PresenceLeaveGrace = Grace });
         _bus = new InProcessChatBus(options, _time, NullLogger<InProcessChatBus>.Instance);
         _tracker = new PresenceTracker(new InProcessPresenceStore(_bus, options, _time), options, _time, NullLogger<PresenceTracker>.Instance);
-        _subscription = await _bus.SubscribeAsync(Room, e => _notices.Writer.TryWrite(e), CancellationToken.None);
+        _subscription = await _bus.SubscribeAsync(Room, batch => { foreach (var e in batch) { _notices.Writer.TryWrite(e); } }, CancellationToken.None);
     }
 
     public async Task DisposeAsync()

@@ -25,7 +25,7 @@ public sealed class RedisRoomSubscriptionTests : IAsyncDisposable
 
     public RedisRoomSubscriptionTests()
     {
-        _subscription = new RedisRoomSubscription("lobby", OnEvent, ReadAsync, (default, 0), Timing, _time, NullLogger.Instance);
+        _subscription = new RedisRoomSubscription("lobby", OnEvents, ReadAsync, (default, 0), Timing, _time, NullLogger.Instance);
         _subscription.Start(() => { });
     }
 
@@ -137,6 +137,32 @@ public sealed class RedisRoomSubscriptionTests : IAsyncDisposable
         Assert.Equal("joined ann", await NextDeliveredAsync());
     }
 
+    [Fact]
+    public async Task Messages_that_wait_while_a_batch_is_handled_come_next_as_one_batch()
+    {
+        using var holding = new SemaphoreSlim(0);
+        var batches = Channel.CreateUnbounded<string>();
+        await using var subscription = new RedisRoomSubscription("slow", batch =>
+        {
+            batches.Writer.TryWrite(string.Join(",", batch.Select(e => e.Id!.Value.Milliseconds)));
+            if (batch[0].Id!.Value.Milliseconds == 1)
+            {
+                holding.Wait(TimeSpan.FromSeconds(5)); // the fan-out is busy with the first message
+            }
+        }, ReadAsync, (default, 0), Timing, _time, NullLogger.Instance);
+        subscription.Start(() => { });
+        using var bound = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+
+        Live(subscription, 1);
+        Assert.Equal("1", await batches.Reader.ReadAsync(bound.Token));
+        Live(subscription, 2);
+        Live(subscription, 3);
+        Live(subscription, 4);
+        holding.Release();
+
+        Assert.Equal("2,3,4", await batches.Reader.ReadAsync(bound.Token));
+    }
+
     public async ValueTask DisposeAsync() => await _subscription.DisposeAsync();
 
     private static LogId LogId(long n) => new(n, 0);
@@ -154,10 +180,12 @@ public sealed class RedisRoomSubscriptionTests : IAsyncDisposable
     }
 
     /// <summary>Appends message n to the log and publishes it (pub/sub delivers it live).</summary>
-    private void Live(long n, long? sequence = null)
+    private void Live(long n, long? sequence = null) => Live(_subscription, n, sequence);
+
+    private void Live(RedisRoomSubscription subscription, long n, long? sequence = null)
     {
         Logged(n, sequence);
-        _subscription.OnLive(Message(n), sequence ?? n);
+        subscription.OnLive(Message(n), sequence ?? n);
     }
 
     private Task<IReadOnlyList<LoggedEvent>> ReadAsync(LogId after, int maxCount, CancellationToken cancellationToken)
@@ -175,8 +203,13 @@ public sealed class RedisRoomSubscriptionTests : IAsyncDisposable
         }
     }
 
-    private void OnEvent(ChatEvent e) =>
-        _delivered.Writer.TryWrite(e.Kind == ChatEventKind.Message ? e.Id!.Value.Milliseconds.ToString(System.Globalization.CultureInfo.InvariantCulture) : $"joined {e.Nick}");
+    private void OnEvents(IReadOnlyList<ChatEvent> batch)
+    {
+        foreach (var e in batch)
+        {
+            _delivered.Writer.TryWrite(e.Kind == ChatEventKind.Message ? e.Id!.Value.Milliseconds.ToString(System.Globalization.CultureInfo.InvariantCulture) : $"joined {e.Nick}");
+        }
+    }
 
     private async Task<string> NextDeliveredAsync()
     {

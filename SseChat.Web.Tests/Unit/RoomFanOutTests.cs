@@ -107,6 +107,21 @@ public sealed class RoomFanOutTests
         await EndAsync(connections, runs, stop);
     }
 
+    [Fact]
+    public async Task Frames_broadcast_together_reach_each_stream_of_a_small_room_in_one_write()
+    {
+        var time = new FakeTimeProvider();
+        await using var bus = new InProcessChatBus(Options.Create(new ChatOptions()), time, NullLogger<InProcessChatBus>.Instance);
+        using var meters = new TestMeterFactory();
+        await using var hub = Hub(bus, meters, new FlushPolicy(TimeSpan.Zero, 1), time);
+        var (connections, pipes, runs, stop) = Open(hub, 3);
+
+        hub.Broadcast([Frame("a", 1), Frame("b", 2), Frame("c", 3)]);
+
+        AssertRead(pipes, "a\nb\nc\n", "one write and one flush for the whole batch, by the broadcast itself");
+        await EndAsync(connections, runs, stop);
+    }
+
     private static void AssertRead(Pipe[] pipes, string expected, string because)
     {
         foreach (var pipe in pipes)

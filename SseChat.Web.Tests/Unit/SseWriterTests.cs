@@ -39,7 +39,7 @@ public sealed class SseWriterTests
         var pipe = new Pipe(new PipeOptions(pauseWriterThreshold: 64, resumeWriterThreshold: 32));
         using var stop = new CancellationTokenSource(Wait.Default);
         var run = connection.RunAsync(pipe.Writer, stop.Token);
-        connection.Deliver(Frame(new string('x', 100), 1));
+        connection.Deliver([Frame(new string('x', 100), 1)]);
 
         var accepted = 0;
         for (var i = 2; i < 100 && connection.TryEnqueue(Frame("y", i)); i++)
@@ -62,12 +62,12 @@ public sealed class SseWriterTests
         using var stop = new CancellationTokenSource(Wait.Default);
         var run = connection.RunAsync(pipe.Writer, stop.Token);
 
-        connection.Deliver(Frame("now", 1));
+        connection.Deliver([Frame("now", 1)]);
         Assert.True(pipe.Reader.TryRead(out var read), "flushed by Deliver itself");
         Assert.Equal("now\n", Encoding.UTF8.GetString(read.Buffer.ToArray()));
         pipe.Reader.AdvanceTo(read.Buffer.End);
 
-        connection.Deliver(Frame("now", 1));
+        connection.Deliver([Frame("now", 1)]);
         Assert.False(pipe.Reader.TryRead(out _), "a message id already sent is not sent again");
         connection.Complete();
         await run.WaitAsync(stop.Token);

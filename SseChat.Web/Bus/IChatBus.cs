@@ -11,6 +11,9 @@ namespace SseChat.Web.Bus;
 /// </summary>
 public interface IChatBus
 {
+    /// <summary>The most events a subscription hands over in one batch.</summary>
+    public const int MaxBatch = 500;
+
     /// <summary>
     /// Appends a message to its room's log and publishes it, as one step. Returns the message with its log id.
     /// A repeated <see cref="ChatEvent.ClientMessageId"/> is not appended again: the first message's id is returned.
@@ -37,9 +40,10 @@ public interface IChatBus
     Task<LogRead> ReadAfterAsync(string room, LogId after, int maxCount, CancellationToken cancellationToken);
 
     /// <summary>
-    /// Starts this instance's single subscription to a room. The handler is called for every event, one at a time,
-    /// in publish order; it must not throw and must not block.
+    /// Starts this instance's single subscription to a room. The handler gets every event once, in publish order, in
+    /// batches: each holds the events that were waiting when delivery got to them (one, when the room keeps up), and is
+    /// only valid during the call. It is called one batch at a time; it must not throw and must not block.
     /// </summary>
     /// <exception cref="BusUnavailableException">the subscription could not be made.</exception>
-    Task<IAsyncDisposable> SubscribeAsync(string room, Action<ChatEvent> handler, CancellationToken cancellationToken);
+    Task<IAsyncDisposable> SubscribeAsync(string room, Action<IReadOnlyList<ChatEvent>> handler, CancellationToken cancellationToken);
 }

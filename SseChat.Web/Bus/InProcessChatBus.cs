@@ -36,7 +36,7 @@ internal sealed class InProcessChatBus(IOptions<ChatOptions> options, TimeProvid
     public Task<LogRead> ReadAfterAsync(string room, LogId after, int maxCount, CancellationToken cancellationToken) =>
         Task.FromResult(GetRoom(room).After(after, maxCount));
 
-    public Task<IAsyncDisposable> SubscribeAsync(string room, Action<ChatEvent> handler, CancellationToken cancellationToken) =>
+    public Task<IAsyncDisposable> SubscribeAsync(string room, Action<IReadOnlyList<ChatEvent>> handler, CancellationToken cancellationToken) =>
         Task.FromResult(GetRoom(room).Subscribe(handler));
 
     public async ValueTask DisposeAsync()
@@ -58,7 +58,7 @@ internal sealed class InProcessChatBus(IOptions<ChatOptions> options, TimeProvid
         private readonly Dictionary<string, LogId> _clientIds = new(StringComparer.Ordinal);
         private readonly Queue<(string ClientId, DateTimeOffset Expires)> _clientIdExpiry = new();
         private readonly Channel<ChatEvent> _dispatch = Channel.CreateUnbounded<ChatEvent>(new UnboundedChannelOptions { SingleReader = true });
-        private ImmutableArray<Action<ChatEvent>> _handlers = [];
+        private ImmutableArray<Action<IReadOnlyList<ChatEvent>>> _handlers = [];
         private LogId _last;
         private LogId _maxTrimmed;
         private readonly Task _pump;
@@ -139,7 +139,7 @@ internal sealed class InProcessChatBus(IOptions<ChatOptions> options, TimeProvid
             }
         }
 
-        public IAsyncDisposable Subscribe(Action<ChatEvent> handler)
+        public IAsyncDisposable Subscribe(Action<IReadOnlyList<ChatEvent>> handler)
         {
             lock (_gate)
             {
@@ -164,15 +164,24 @@ internal sealed class InProcessChatBus(IOptions<ChatOptions> options, TimeProvid
             }
         }
 
+        /// <summary>Hands what is waiting to the subscribers in one batch (at most IChatBus.MaxBatch events), as the Redis bus does.</summary>
         private async Task PumpAsync()
         {
-            await foreach (var e in _dispatch.Reader.ReadAllAsync().ConfigureAwait(false))
+            var reader = _dispatch.Reader;
+            var batch = new List<ChatEvent>();
+            while (await reader.WaitToReadAsync().ConfigureAwait(false))
             {
+                batch.Clear();
+                while (batch.Count < IChatBus.MaxBatch && reader.TryRead(out var e))
+                {
+                    batch.Add(e);
+                }
+
                 foreach (var handler in _handlers)
                 {
                     try
                     {
-                        handler(e);
+                        handler(batch);
                     }
 #pragma warning disable CA1031 // one failing subscriber must not stop delivery to the others
                     catch (Exception ex)
@@ -184,7 +193,7 @@ internal sealed class InProcessChatBus(IOptions<ChatOptions> options, TimeProvid
             }
         }
 
-        private sealed class Unsubscriber(Room room, Action<ChatEvent> handler) : IAsyncDisposable
+        private sealed class Unsubscriber(Room room, Action<IReadOnlyList<ChatEvent>> handler) : IAsyncDisposable
         {
             public ValueTask DisposeAsync()
             {

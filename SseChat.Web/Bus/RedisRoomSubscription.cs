@@ -11,14 +11,18 @@ namespace SseChat.Web.Bus;
 /// fails, live messages are held (they are in the log) until a read succeeds, retried soon with a growing backoff.
 /// A catch-up also runs when the connection is restored (and once more shortly after, since the re-subscription may not
 /// be active yet when the client reports the connection back) and on a timer. Everything runs on one loop, so the
-/// handler sees each message once, in log order.
+/// handler sees each message once, in log order. The loop hands over what it has in batches: all the events that were
+/// waiting when it got to them (at most <see cref="IChatBus.MaxBatch"/>), so a room that falls behind catches up with fewer,
+/// larger writes, and one that keeps up gets each event alone, at once.
 /// </summary>
 internal sealed class RedisRoomSubscription : IAsyncDisposable
 {
     private const int CatchUpPage = 500;
 
+
     private readonly string _room;
-    private readonly Action<ChatEvent> _handler;
+    private readonly Action<IReadOnlyList<ChatEvent>> _handler;
+    private readonly List<ChatEvent> _batch = [];
     private readonly RoomLogReader _readLog;
     private readonly CatchUpTiming _timing;
     private readonly TimeProvider _time;
@@ -40,7 +44,7 @@ internal sealed class RedisRoomSubscription : IAsyncDisposable
 
     public RedisRoomSubscription(
         string room,
-        Action<ChatEvent> handler,
+        Action<IReadOnlyList<ChatEvent>> handler,
         RoomLogReader readLog,
         (LogId Id, long Sequence) start,
         CatchUpTiming timing,
@@ -129,39 +133,51 @@ internal sealed class RedisRoomSubscription : IAsyncDisposable
 
     private async Task RunAsync(CancellationToken cancellationToken)
     {
-        await foreach (var work in _work.Reader.ReadAllAsync(cancellationToken).ConfigureAwait(false))
+        var reader = _work.Reader;
+        while (await reader.WaitToReadAsync(cancellationToken).ConfigureAwait(false))
         {
-            if (work.Event is not { } e)
+            // Everything that is waiting now is one batch: nothing waits for more to come.
+            for (var taken = 0; taken < IChatBus.MaxBatch && reader.TryRead(out var work); taken++)
             {
-                await CatchUpAsync(cancellationToken).ConfigureAwait(false);
-                continue;
+                await HandleAsync(work, cancellationToken).ConfigureAwait(false);
             }
 
-            if (e.Kind != ChatEventKind.Message)
-            {
-                Deliver(e); // a presence notice: live only, never logged
-                continue;
-            }
-
-            if (e.Id is not { } id || id <= _lastId || _owed)
-            {
-                continue; // delivered already (by a catch-up), or held: the catch-up that is owed reads it from the log
-            }
-
-            if (work.Sequence != _lastSequence + 1)
-            {
-                BusLog.GapDetected(_logger, _room, _lastSequence, work.Sequence);
-                if (!await CatchUpAsync(cancellationToken).ConfigureAwait(false) || id <= _lastId)
-                {
-                    continue;
-                }
-
-                // Not in the log although it was published (Redis lost it since): delivered as it comes.
-            }
-
-            Deliver(e);
-            (_lastId, _lastSequence) = (id, work.Sequence);
+            HandOver();
         }
+    }
+
+    private async ValueTask HandleAsync(Work work, CancellationToken cancellationToken)
+    {
+        if (work.Event is not { } e)
+        {
+            await CatchUpAsync(cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
+        if (e.Kind != ChatEventKind.Message)
+        {
+            Deliver(e); // a presence notice: live only, never logged
+            return;
+        }
+
+        if (e.Id is not { } id || id <= _lastId || _owed)
+        {
+            return; // delivered already (by a catch-up), or held: the catch-up that is owed reads it from the log
+        }
+
+        if (work.Sequence != _lastSequence + 1)
+        {
+            BusLog.GapDetected(_logger, _room, _lastSequence, work.Sequence);
+            if (!await CatchUpAsync(cancellationToken).ConfigureAwait(false) || id <= _lastId)
+            {
+                return;
+            }
+
+            // Not in the log although it was published (Redis lost it since): delivered as it comes.
+        }
+
+        Deliver(e);
+        (_lastId, _lastSequence) = (id, work.Sequence);
     }
 
     /// <summary>Delivers what the log holds after the last delivered id; false (and a retry soon) when it cannot be read.</summary>
@@ -242,11 +258,26 @@ internal sealed class RedisRoomSubscription : IAsyncDisposable
     /// <summary>±20 %, so the rooms of an instance (and the instances) do not all retry at the same moment.</summary>
     private static TimeSpan Jitter(TimeSpan delay) => delay * (0.8 + (Random.Shared.NextDouble() * 0.4));
 
+    /// <summary>Adds an event to the batch being gathered; a full batch is handed over at once.</summary>
     private void Deliver(ChatEvent e)
     {
+        _batch.Add(e);
+        if (_batch.Count >= IChatBus.MaxBatch)
+        {
+            HandOver();
+        }
+    }
+
+    private void HandOver()
+    {
+        if (_batch.Count == 0)
+        {
+            return;
+        }
+
         try
         {
-            _handler(e);
+            _handler(_batch);
         }
 #pragma warning disable CA1031 // a failing handler is logged, never thrown into the subscription loop
         catch (Exception ex)
@@ -254,6 +285,8 @@ internal sealed class RedisRoomSubscription : IAsyncDisposable
         {
             BusLog.HandlerFailed(_logger, _room, ex);
         }
+
+        _batch.Clear();
     }
 
     /// <summary>A live event with its sequence number, or (no event) a request to catch up from the log.</summary>

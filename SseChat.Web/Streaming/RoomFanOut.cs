@@ -21,7 +21,7 @@ internal sealed class RoomFanOut : IAsyncDisposable
     private readonly SemaphoreSlim _subscribing = new(1, 1);
     private readonly Lock _gate = new();
     private readonly IChatBus _bus;
-    private readonly SseFrames _frames;
+    private readonly SseFrames _sseFrames;
     private readonly ChatMetrics _metrics;
     private readonly PresenceFanOutFactory _presenceFanOuts;
     private readonly TimeSpan _flushDelay;
@@ -32,6 +32,8 @@ internal sealed class RoomFanOut : IAsyncDisposable
     private SseFrame? _closedWith;
     private int _flushScheduled;
     private PresenceFanOut? _presence;
+    // The fan-out's frames of one batch, reused: only the subscription's one loop fills it.
+    private SseFrame[] _frames = new SseFrame[16];
 
     public RoomFanOut(
         string room,
@@ -45,7 +47,7 @@ internal sealed class RoomFanOut : IAsyncDisposable
         Room = room;
         _presenceFanOuts = presenceFanOuts;
         _bus = bus;
-        _frames = frames;
+        _sseFrames = frames;
         _metrics = metrics;
         _flushDelay = flushing.Delay;
         _gatherFrom = flushing.GatherFrom;
@@ -73,7 +75,7 @@ internal sealed class RoomFanOut : IAsyncDisposable
         await _subscribing.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            _subscription ??= await _bus.SubscribeAsync(Room, OnEvent, cancellationToken).ConfigureAwait(false);
+            _subscription ??= await _bus.SubscribeAsync(Room, OnEvents, cancellationToken).ConfigureAwait(false);
         }
         finally
         {
@@ -104,25 +106,31 @@ internal sealed class RoomFanOut : IAsyncDisposable
         }
     }
 
-    /// <summary>Sends an already encoded frame (a message, a notice, a heartbeat) to every stream of this room.</summary>
-    public void Broadcast(SseFrame frame)
+    /// <summary>Sends an already encoded frame (a notice, a heartbeat) to every stream of this room.</summary>
+    public void Broadcast(SseFrame frame) => Broadcast(new ReadOnlySpan<SseFrame>(in frame));
+
+    /// <summary>Sends already encoded frames, in order, to every stream of this room: each stream writes them together.</summary>
+    public void Broadcast(ReadOnlySpan<SseFrame> frames)
     {
         var streams = _streams;
         if (_flushTimer is null || streams.Length < _gatherFrom)
         {
-            // A small room: each stream writes the frame as soon as it can.
+            // A small room: each stream writes the frames as soon as it can, in one write.
             foreach (var stream in streams)
             {
-                stream.Deliver(frame);
+                stream.Deliver(frames);
             }
 
             return;
         }
 
-        // A large one: the frame waits for the next pass, with whatever else arrives meanwhile.
+        // A large one: the frames wait for the next pass, with whatever else arrives meanwhile.
         foreach (var stream in streams)
         {
-            stream.TryEnqueue(frame);
+            foreach (var frame in frames)
+            {
+                stream.TryEnqueue(frame);
+            }
         }
 
         if (Interlocked.Exchange(ref _flushScheduled, 1) == 0)
@@ -172,22 +180,40 @@ internal sealed class RoomFanOut : IAsyncDisposable
         _subscribing.Dispose();
     }
 
-    private void OnEvent(ChatEvent e)
+    /// <summary>
+    /// A batch from the subscription: its presence notices go to the room's presence fan-out, and its messages, each
+    /// rendered and encoded once, go to every stream together.
+    /// </summary>
+    private void OnEvents(IReadOnlyList<ChatEvent> events)
     {
         if (_streams.IsEmpty)
         {
             return;
         }
 
-        if (e.Kind != ChatEventKind.Message)
+        var started = Stopwatch.GetTimestamp();
+        var frames = _frames.Length >= events.Count ? _frames : (_frames = new SseFrame[Math.Max(events.Count, 16)]);
+        var count = 0;
+        foreach (var e in events)
         {
-            Presence.Add(e);
+            if (e.Kind == ChatEventKind.Message)
+            {
+                frames[count++] = _sseFrames.Message(e);
+            }
+            else
+            {
+                Presence.Add(e);
+            }
+        }
+
+        if (count == 0)
+        {
             return;
         }
 
-        var started = Stopwatch.GetTimestamp();
         var streams = _streams.Length;
-        Broadcast(_frames.Message(e));
-        _metrics.FannedOut(streams, Stopwatch.GetElapsedTime(started));
+        Broadcast(frames.AsSpan(0, count));
+        Array.Clear(frames, 0, count);
+        _metrics.FannedOut(streams * count, Stopwatch.GetElapsedTime(started));
     }
 }

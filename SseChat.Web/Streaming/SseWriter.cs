@@ -61,10 +61,10 @@ internal sealed class SseWriter
     }
 
     /// <summary>
-    /// Sends a frame now: written and flushed on the caller's thread when the stream is live and idle, else added for
-    /// the write under way (or for when the stream goes live).
+    /// Sends frames now: written and flushed once, on the caller's thread, when the stream is live and idle, else added
+    /// for the write under way (or for when the stream goes live). The frames are written before this returns.
     /// </summary>
-    public void Deliver(SseFrame frame)
+    public void Deliver(ReadOnlySpan<SseFrame> frames)
     {
         bool write, overflowedNow = false;
         lock (_gate)
@@ -76,13 +76,35 @@ internal sealed class SseWriter
             }
             else
             {
-                TryAdd(frame, out overflowedNow);
+                foreach (var frame in frames)
+                {
+                    if (!TryAdd(frame, out overflowedNow))
+                    {
+                        break;
+                    }
+                }
             }
         }
 
         if (write)
         {
-            _ = WriteAsync(frame);
+            try
+            {
+                var output = _output!;
+                foreach (var frame in frames)
+                {
+                    Write(output, frame);
+                }
+            }
+#pragma warning disable CA1031 // the fan-out must go on to the other streams: this stream's own task reports it
+            catch (Exception ex)
+#pragma warning restore CA1031
+            {
+                Fail(ex);
+                return;
+            }
+
+            _ = WriteAsync(flushFirst: true);
         }
         else if (overflowedNow)
         {
@@ -126,7 +148,7 @@ internal sealed class SseWriter
             _writing = true;
         }
 
-        _ = WriteAsync(null);
+        _ = WriteAsync(flushFirst: false);
     }
 
     /// <summary>
@@ -175,19 +197,15 @@ internal sealed class SseWriter
         await idle.ConfigureAwait(false);
     }
 
-    // Called by whoever set _writing; writes `first` (a frame delivered to an idle stream), then what is pending.
-    private async Task WriteAsync(SseFrame? first)
+    // Called by whoever set _writing: flushes what Deliver wrote (flushFirst), then writes what is pending.
+    private async Task WriteAsync(bool flushFirst)
     {
         try
         {
             var output = _output!;
-            if (first is { } frame)
+            if (flushFirst && !await FlushAsync(output).ConfigureAwait(false))
             {
-                Write(output, frame);
-                if (!await FlushAsync(output).ConfigureAwait(false))
-                {
-                    return;
-                }
+                return;
             }
 
             while (true)
@@ -226,13 +244,19 @@ internal sealed class SseWriter
         catch (Exception ex)
 #pragma warning restore CA1031
         {
-            lock (_gate)
-            {
-                ReleaseWriter();
-            }
-
-            _ended.TrySetException(ex);
+            Fail(ex);
         }
+    }
+
+    /// <summary>The writer failed: it lets go, and the stream ends with the error.</summary>
+    private void Fail(Exception ex)
+    {
+        lock (_gate)
+        {
+            ReleaseWriter();
+        }
+
+        _ended.TrySetException(ex);
     }
 
     /// <summary>Flushes; false (and the stream ends) when the response is over.</summary>
