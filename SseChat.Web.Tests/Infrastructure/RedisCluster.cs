@@ -1,4 +1,5 @@
 using System.Globalization;
+using StackExchange.Redis;
 
 namespace SseChat.Web.Tests.Infrastructure;
 
@@ -76,6 +77,48 @@ public sealed class RedisCluster : IAsyncLifetime, IAsyncDisposable
         var slot = int.Parse((await any.CommandAsync($"CLUSTER KEYSLOT {key}")).TrimStart(':').Trim(), CultureInfo.InvariantCulture);
         var owner = (await NodesAsync(any)).Single(n => n.Primary && !n.Failed && n.Owns(slot));
         return _nodes.Single(n => n.Port == owner.Port);
+    }
+
+    /// <summary>
+    /// Moves the slot of <paramref name="key"/> from its primary to <paramref name="to"/> as <c>redis-cli --cluster
+    /// reshard</c> does, for one slot: IMPORTING on the target, MIGRATING on the source, MIGRATE its keys in batches
+    /// (clients meanwhile get ASK, or TRYAGAIN for a command whose keys are split), then the slot's new owner to every
+    /// primary. Returns the number of keys moved.
+    /// </summary>
+    /// <param name="batch">keys per MIGRATE: small batches keep a room's keys split between the two for longer.</param>
+    public async Task<int> MigrateSlotAsync(string key, RedisServer to, int batch = 100)
+    {
+        var from = await PrimaryOfAsync(key);
+        var any = _nodes.First(n => n.IsRunning);
+        var slot = int.Parse((await any.CommandAsync($"CLUSTER KEYSLOT {key}")).TrimStart(':').Trim(), CultureInfo.InvariantCulture);
+        var nodes = await NodesAsync(any);
+        var fromId = nodes.Single(n => n.Port == from.Port).Id;
+        var toId = nodes.Single(n => n.Port == to.Port).Id;
+        await using var admin = await ConnectionMultiplexer.ConnectAsync($"{any.Configuration},allowAdmin=true");
+        var source = admin.GetServer("127.0.0.1", from.Port);
+        var target = admin.GetServer("127.0.0.1", to.Port);
+
+        await target.ExecuteAsync("CLUSTER", "SETSLOT", slot, "IMPORTING", fromId);
+        await source.ExecuteAsync("CLUSTER", "SETSLOT", slot, "MIGRATING", toId);
+        var moved = 0;
+        while (true)
+        {
+            var keys = (RedisResult[])(await source.ExecuteAsync("CLUSTER", "GETKEYSINSLOT", slot, batch))!;
+            if (keys.Length == 0)
+            {
+                break;
+            }
+
+            await source.ExecuteAsync("MIGRATE", ["127.0.0.1", to.Port, "", 0, 5000, "KEYS", .. keys.Select(k => (object)(string)k!)]);
+            moved += keys.Length;
+        }
+
+        foreach (var primary in nodes.Where(n => n.Primary && n.Slots > 0 && !n.Failed))
+        {
+            await admin.GetServer("127.0.0.1", primary.Port).ExecuteAsync("CLUSTER", "SETSLOT", slot, "NODE", toId);
+        }
+
+        return moved;
     }
 
     /// <summary>The cluster's nodes as <paramref name="node"/> sees them (<c>CLUSTER NODES</c>).</summary>
