@@ -101,9 +101,12 @@ find_tool() { command -v "$1" 2>/dev/null || { [ -x "/usr/sbin/$1" ] && echo "/u
 start_redis() {
   local name=$1 port=$2 dir=$3
   shift 3
-  mkdir -p "$dir"
-  spawn "$name" "$port" "$dir" "$redis_server" --port "$port" --bind 127.0.0.1 \
-    --appendonly yes --appendfsync "$appendfsync" --dir "$dir" --daemonize no "$@"
+  local command=("$redis_server" --port "$port" --bind 127.0.0.1 --appendonly yes --appendfsync "$appendfsync" \
+    --dir "$dir" --daemonize no "$@")
+  mkdir -p "$dir" "$run_dir/start"
+  # How to start it again as it was, in DIR (load-tests/cluster-faults.sh restarts a killed primary with it).
+  printf '%q ' "${command[@]}" >"$run_dir/start/$name"
+  spawn "$name" "$port" "$dir" "${command[@]}"
   wait_for "$name on port $port" "$deadline" eval '[ "$("$redis_cli" -p "$port" ping 2>/dev/null)" = PONG ]'
 }
 
@@ -198,7 +201,7 @@ up() {
 
   # The Redis data (append-only file) outlives a down/up; the rest is made anew.
   local app="$run_dir/app" nginx_dir="$run_dir/nginx"
-  rm -rf "$app" "$nginx_dir" "$logs" "$run_dir/home" "$pids"
+  rm -rf "$app" "$nginx_dir" "$logs" "$run_dir/home" "$run_dir/start" "$pids"
   mkdir -p "$app" "$nginx_dir/logs" "$nginx_dir/tmp" "$logs" "$run_dir/redis"
   : >"$pids"
   trap 'say "up failed: stopping what it started"; down >&2' EXIT
