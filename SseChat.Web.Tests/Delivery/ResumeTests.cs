@@ -66,7 +66,7 @@ public sealed class ResumeTests(RedisServer redis)
         // The room's dispatch is held while messages are logged, so they reach the room only after the resuming
         // stream has joined it and got its reset: the order a slow dispatch (or a Redis subscriber) can produce.
         var gate = new DispatchGate();
-        using var app = new ChatAppFactory(new() { ["Chat:LogMaxLength"] = "100" }, builder => builder.ConfigureTestServices(services =>
+        using var app = new ChatAppFactory(new() { ["Chat:LogMaxLength"] = "100", ["Chat:MaxDeliveryLag"] = "00:00:00" }, builder => builder.ConfigureTestServices(services =>
             services.AddSingleton<IChatBus>(sp => new GatedChatBus(sp.GetRequiredService<InProcessChatBus>(), gate))));
         using var browser = new ChatBrowser();
         var page = await browser.GetPageAsync(app.BaseAddress);
@@ -207,29 +207,74 @@ internal sealed class GatedChatBus(InProcessChatBus inner, DispatchGate gate) : 
     public ValueTask PublishNoticeAsync(ChatEvent notice, CancellationToken cancellationToken) =>
         inner.PublishNoticeAsync(notice, cancellationToken);
 
-    /// <summary>Events wait in a queue of their own, in order, and reach the handler once the gate is open.</summary>
-    public async Task<IAsyncDisposable> SubscribeAsync(string room, Action<IReadOnlyList<ChatEvent>> handler, CancellationToken cancellationToken)
+    /// <summary>
+    /// Events wait in a queue of their own, in order, and reach the handler once the gate is open; the subscription's lag
+    /// is how long the oldest held batch has waited.
+    /// </summary>
+    public async Task<IRoomSubscription> SubscribeAsync(string room, Action<IReadOnlyList<ChatEvent>> handler, CancellationToken cancellationToken)
     {
-        var held = System.Threading.Channels.Channel.CreateUnbounded<ChatEvent[]>();
+        var held = System.Threading.Channels.Channel.CreateUnbounded<(ChatEvent[] Batch, long At)>();
+        var subscription = new Held(held);
         var pump = Task.Run(async () =>
         {
-            await foreach (var batch in held.Reader.ReadAllAsync())
+            await foreach (var (batch, _) in held.Reader.ReadAllAsync())
             {
                 await gate.WaitAsync().WaitAsync(TimeSpan.FromSeconds(30));
                 handler(batch);
+                subscription.Delivered();
             }
         }, CancellationToken.None);
-        var subscription = await inner.SubscribeAsync(room, batch => held.Writer.TryWrite([.. batch]), cancellationToken);
-        return new Unsubscriber(subscription, held, pump);
+        subscription.Start(await inner.SubscribeAsync(room, batch => subscription.Hold([.. batch]), cancellationToken), pump);
+        return subscription;
     }
 
-    private sealed class Unsubscriber(IAsyncDisposable inner, System.Threading.Channels.Channel<ChatEvent[]> held, Task pump) : IAsyncDisposable
+    private sealed class Held(System.Threading.Channels.Channel<(ChatEvent[] Batch, long At)> held) : IRoomSubscription
     {
+        private readonly Queue<long> _waiting = new();
+        private IAsyncDisposable? _inner;
+        private Task _pump = Task.CompletedTask;
+
+        public TimeSpan Lag
+        {
+            get
+            {
+                lock (_waiting)
+                {
+                    return _waiting.TryPeek(out var oldest) ? System.Diagnostics.Stopwatch.GetElapsedTime(oldest) : TimeSpan.Zero;
+                }
+            }
+        }
+
+        public void Start(IAsyncDisposable inner, Task pump) => (_inner, _pump) = (inner, pump);
+
+        public void Hold(ChatEvent[] batch)
+        {
+            var now = System.Diagnostics.Stopwatch.GetTimestamp();
+            lock (_waiting)
+            {
+                _waiting.Enqueue(now);
+            }
+
+            held.Writer.TryWrite((batch, now));
+        }
+
+        public void Delivered()
+        {
+            lock (_waiting)
+            {
+                _waiting.TryDequeue(out _);
+            }
+        }
+
         public async ValueTask DisposeAsync()
         {
-            await inner.DisposeAsync();
+            if (_inner is not null)
+            {
+                await _inner.DisposeAsync();
+            }
+
             held.Writer.TryComplete();
-            await pump.WaitAsync(TimeSpan.FromSeconds(30));
+            await _pump.WaitAsync(TimeSpan.FromSeconds(30));
         }
     }
 }

@@ -23,31 +23,12 @@ public sealed class SlowClientTests
     [Fact]
     public async Task A_stalled_reader_is_cut_off_without_delaying_others_and_resumes_without_loss()
     {
-        // Small socket buffers on both ends, so a few hundred messages fill them (the kernel would otherwise
-        // buffer megabytes for the stalled client before the server's own queue sees any backpressure).
-        using var app = new ChatAppFactory(new() { ["Chat:StreamQueueCapacity"] = "16" }, host => host.ConfigureServices(services =>
-            services.Configure<SocketTransportOptions>(o => o.CreateBoundListenSocket = endpoint =>
-            {
-                var socket = SocketTransportOptions.CreateDefaultBoundListenSocket(endpoint);
-                socket.SendBufferSize = 16 * 1024; // inherited by accepted connections
-                return socket;
-            })));
+        using var app = SmallBuffers(new() { ["Chat:StreamQueueCapacity"] = "16" });
         using var browser = new ChatBrowser();
         var page = await browser.GetPageAsync(app.BaseAddress);
         await using var reader = await SseClient.ConnectAsync(browser.Client(app.BaseAddress));
         await reader.WaitForAsync(e => e.EventType == "ping", "reader open");
-
-        // The stalled client: a tiny receive buffer, and nobody reads the response.
-        using var stalledHttp = new HttpClient(new SocketsHttpHandler
-        {
-            ConnectCallback = async (context, ct) =>
-            {
-                var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { ReceiveBufferSize = 4096, NoDelay = true };
-                await socket.ConnectAsync(context.DnsEndPoint, ct);
-                return new NetworkStream(socket, ownsSocket: true);
-            },
-        })
-        { BaseAddress = app.BaseAddress, Timeout = Wait.Default }; // until the headers: reading the body later is bounded below
+        using var stalledHttp = StalledClient(app.BaseAddress);
         using var opening = new CancellationTokenSource(Wait.Default);
         using var stalled = await stalledHttp.GetAsync("/events", HttpCompletionOption.ResponseHeadersRead, opening.Token);
         Assert.Equal(HttpStatusCode.OK, stalled.StatusCode);
@@ -99,4 +80,65 @@ public sealed class SlowClientTests
             .Select(t => int.Parse(t[..t.IndexOf(':', StringComparison.Ordinal)], System.Globalization.CultureInfo.InvariantCulture));
         Assert.Equal(Enumerable.Range(0, MessageCount), all);
     }
+
+    [Fact]
+    public async Task At_shutdown_a_stalled_reader_is_cut_at_half_the_timeout_so_the_instance_stops_in_time()
+    {
+        // A queue so large that the stalled stream is never cut for falling behind: only the shutdown can end it.
+        var app = SmallBuffers(new() { ["Chat:StreamQueueCapacity"] = "100000", ["Chat:ShutdownTimeout"] = "00:00:06" });
+        try
+        {
+            using var browser = new ChatBrowser();
+            var page = await browser.GetPageAsync(app.BaseAddress);
+            using var stalledHttp = StalledClient(app.BaseAddress);
+            using var opening = new CancellationTokenSource(Wait.Default);
+            using var stalled = await stalledHttp.GetAsync("/events", HttpCompletionOption.ResponseHeadersRead, opening.Token);
+            Assert.Equal(HttpStatusCode.OK, stalled.StatusCode);
+            await using var witness = await SseClient.ConnectAsync(browser.Client(app.BaseAddress));
+            var text = new string('x', 1900);
+            for (var i = 0; i < 400; i++)
+            {
+                using var response = await browser.PostMessageAsync(app.BaseAddress, page, $"{i}:{text}", cmid: ResumeTests.Cmid());
+                Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            }
+
+            // Everything went out to a reader that reads: the stalled stream's writer is stuck on its client by now.
+            await witness.WaitForAsync(e => e.Kind == "message" && e.Data.Contains(">399:x", StringComparison.Ordinal), "the last message");
+
+            var stopping = Stopwatch.StartNew();
+            await app.DisposeAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(20));
+            // The stalled stream is cut at half the timeout (3 s); waiting for it, the host would take the whole 6 s.
+            Assert.True(stopping.Elapsed < TimeSpan.FromSeconds(5), $"the instance took {stopping.Elapsed} to stop");
+        }
+        finally
+        {
+            await app.DisposeAsync();
+        }
+    }
+
+    /// <summary>
+    /// Small socket buffers on the server's side, so a few hundred messages fill them (the kernel would otherwise buffer
+    /// megabytes for a stalled client before the server's own queue sees any backpressure).
+    /// </summary>
+    private static ChatAppFactory SmallBuffers(Dictionary<string, string?> settings) =>
+        new(settings, host => host.ConfigureServices(services =>
+            services.Configure<SocketTransportOptions>(o => o.CreateBoundListenSocket = endpoint =>
+            {
+                var socket = SocketTransportOptions.CreateDefaultBoundListenSocket(endpoint);
+                socket.SendBufferSize = 16 * 1024; // inherited by accepted connections
+                return socket;
+            })));
+
+    /// <summary>A client with a tiny receive buffer, whose response nobody reads.</summary>
+    private static HttpClient StalledClient(Uri baseAddress) =>
+        new(new SocketsHttpHandler
+        {
+            ConnectCallback = async (context, ct) =>
+            {
+                var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { ReceiveBufferSize = 4096, NoDelay = true };
+                await socket.ConnectAsync(context.DnsEndPoint, ct);
+                return new NetworkStream(socket, ownsSocket: true);
+            },
+        })
+        { BaseAddress = baseAddress, Timeout = Wait.Default }; // until the headers: reading the body later is bounded
 }

@@ -62,14 +62,14 @@ public sealed class RedisRoomSubscriptionTests : IAsyncDisposable
         Logged(2);
         Logged(3);
         Live(4);
-        await NextReadAsync(); // fails: the next in 100 ms
+        await NextFailedReadAsync(); // the next in 100 ms
 
         _time.Advance(TimeSpan.FromMilliseconds(120));
-        await NextReadAsync(); // fails: the next in 200 ms
+        await NextFailedReadAsync(); // the next in 200 ms
         _time.Advance(TimeSpan.FromMilliseconds(120));
         await AssertNoReadAsync();
         _time.Advance(TimeSpan.FromMilliseconds(130));
-        await NextReadAsync(); // fails: the next in 400 ms
+        await NextFailedReadAsync(); // the next in 400 ms
         Live(5);
         Live(6);
         _time.Advance(TimeSpan.FromMilliseconds(500));
@@ -88,7 +88,7 @@ public sealed class RedisRoomSubscriptionTests : IAsyncDisposable
         _failuresLeft = 1;
 
         _subscription.OnConnectionRestored();
-        await NextReadAsync();
+        await NextFailedReadAsync();
         _time.Advance(TimeSpan.FromMilliseconds(120));
 
         Assert.Equal(LogId(1), await NextReadAsync());
@@ -158,9 +158,12 @@ public sealed class RedisRoomSubscriptionTests : IAsyncDisposable
         Live(subscription, 2);
         Live(subscription, 3);
         Live(subscription, 4);
+        _time.Advance(TimeSpan.FromSeconds(3));
+        Assert.Equal(TimeSpan.FromSeconds(3), subscription.Lag); // message 1, still being handled, came 3 s ago
         holding.Release();
 
         Assert.Equal("2,3,4", await batches.Reader.ReadAsync(bound.Token));
+        await Infrastructure.Wait.UntilAsync(() => Task.FromResult(subscription.Lag == TimeSpan.Zero), TimeSpan.FromSeconds(5), "no lag once caught up");
     }
 
     public async ValueTask DisposeAsync() => await _subscription.DisposeAsync();
@@ -242,6 +245,16 @@ public sealed class RedisRoomSubscriptionTests : IAsyncDisposable
     {
         _subscription.OnLive(new ChatEvent(ChatEventKind.UserJoined, "lobby", "barrier", "", DateTimeOffset.UnixEpoch), 0);
         Assert.Equal("joined barrier", await NextDeliveredAsync());
+    }
+
+    /// <summary>
+    /// The next read, one that fails, and the loop done with it: its retry is scheduled (so advancing the clock now reaches
+    /// it) and nothing was delivered.
+    /// </summary>
+    private async Task NextFailedReadAsync()
+    {
+        await NextReadAsync();
+        await AssertNothingDeliveredAsync();
     }
 
     /// <summary>No read was made beyond those the test took, with every catch-up request queued so far handled.</summary>

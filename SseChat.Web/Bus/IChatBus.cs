@@ -45,5 +45,5 @@ public interface IChatBus
     /// only valid during the call. It is called one batch at a time; it must not throw and must not block.
     /// </summary>
     /// <exception cref="BusUnavailableException">the subscription could not be made.</exception>
-    Task<IAsyncDisposable> SubscribeAsync(string room, Action<IReadOnlyList<ChatEvent>> handler, CancellationToken cancellationToken);
+    Task<IRoomSubscription> SubscribeAsync(string room, Action<IReadOnlyList<ChatEvent>> handler, CancellationToken cancellationToken);
 }

@@ -17,6 +17,8 @@ internal sealed class InProcessChatBus(IOptions<ChatOptions> options, TimeProvid
 
     private ILogger Logger => logger;
 
+    private TimeProvider Time => time;
+
     public Task<ChatEvent> PublishMessageAsync(ChatEvent message, CancellationToken cancellationToken)
     {
         var room = GetRoom(message.Room);
@@ -36,7 +38,7 @@ internal sealed class InProcessChatBus(IOptions<ChatOptions> options, TimeProvid
     public Task<LogRead> ReadAfterAsync(string room, LogId after, int maxCount, CancellationToken cancellationToken) =>
         Task.FromResult(GetRoom(room).After(after, maxCount));
 
-    public Task<IAsyncDisposable> SubscribeAsync(string room, Action<IReadOnlyList<ChatEvent>> handler, CancellationToken cancellationToken) =>
+    public Task<IRoomSubscription> SubscribeAsync(string room, Action<IReadOnlyList<ChatEvent>> handler, CancellationToken cancellationToken) =>
         Task.FromResult(GetRoom(room).Subscribe(handler));
 
     public async ValueTask DisposeAsync()
@@ -57,11 +59,16 @@ internal sealed class InProcessChatBus(IOptions<ChatOptions> options, TimeProvid
         private readonly LinkedList<ChatEvent> _log = new();
         private readonly Dictionary<string, LogId> _clientIds = new(StringComparer.Ordinal);
         private readonly Queue<(string ClientId, DateTimeOffset Expires)> _clientIdExpiry = new();
-        private readonly Channel<ChatEvent> _dispatch = Channel.CreateUnbounded<ChatEvent>(new UnboundedChannelOptions { SingleReader = true });
+        private readonly Channel<(ChatEvent Event, long At)> _dispatch =
+            Channel.CreateUnbounded<(ChatEvent, long)>(new UnboundedChannelOptions { SingleReader = true });
         private ImmutableArray<Action<IReadOnlyList<ChatEvent>>> _handlers = [];
         private LogId _last;
         private LogId _maxTrimmed;
         private readonly Task _pump;
+        // When the oldest event not yet handed over was published (a TimeProvider timestamp), or 0 when none waits; and
+        // how many wait.
+        private long _oldestWaiting;
+        private int _waiting;
 
         public Room(string name, InProcessChatBus bus)
         {
@@ -97,7 +104,7 @@ internal sealed class InProcessChatBus(IOptions<ChatOptions> options, TimeProvid
                 }
 
                 // Written under the lock so dispatch order is log order.
-                _dispatch.Writer.TryWrite(logged);
+                Dispatch(logged);
                 return logged;
             }
         }
@@ -106,8 +113,25 @@ internal sealed class InProcessChatBus(IOptions<ChatOptions> options, TimeProvid
         {
             lock (_gate)
             {
-                _dispatch.Writer.TryWrite(notice);
+                Dispatch(notice);
             }
+        }
+
+        public TimeSpan Lag
+        {
+            get
+            {
+                var oldest = Volatile.Read(ref _oldestWaiting);
+                return oldest == 0 ? TimeSpan.Zero : _bus.Time.GetElapsedTime(oldest);
+            }
+        }
+
+        private void Dispatch(ChatEvent e)
+        {
+            var now = _bus.Time.GetTimestamp();
+            Interlocked.Increment(ref _waiting);
+            Interlocked.CompareExchange(ref _oldestWaiting, now, 0);
+            _dispatch.Writer.TryWrite((e, now));
         }
 
         public ChatEvent[] Recent(int count)
@@ -139,7 +163,7 @@ internal sealed class InProcessChatBus(IOptions<ChatOptions> options, TimeProvid
             }
         }
 
-        public IAsyncDisposable Subscribe(Action<IReadOnlyList<ChatEvent>> handler)
+        public IRoomSubscription Subscribe(Action<IReadOnlyList<ChatEvent>> handler)
         {
             lock (_gate)
             {
@@ -172,9 +196,15 @@ internal sealed class InProcessChatBus(IOptions<ChatOptions> options, TimeProvid
             while (await reader.WaitToReadAsync().ConfigureAwait(false))
             {
                 batch.Clear();
-                while (batch.Count < IChatBus.MaxBatch && reader.TryRead(out var e))
+                while (batch.Count < IChatBus.MaxBatch && reader.TryRead(out var item))
                 {
-                    batch.Add(e);
+                    Interlocked.Decrement(ref _waiting);
+                    if (batch.Count == 0)
+                    {
+                        Volatile.Write(ref _oldestWaiting, item.At);
+                    }
+
+                    batch.Add(item.Event);
                 }
 
                 foreach (var handler in _handlers)
@@ -190,11 +220,18 @@ internal sealed class InProcessChatBus(IOptions<ChatOptions> options, TimeProvid
                         BusLog.HandlerFailed(_bus.Logger, _name, ex);
                     }
                 }
+
+                if (Volatile.Read(ref _waiting) == 0)
+                {
+                    Interlocked.Exchange(ref _oldestWaiting, 0);
+                }
             }
         }
 
-        private sealed class Unsubscriber(Room room, Action<IReadOnlyList<ChatEvent>> handler) : IAsyncDisposable
+        private sealed class Unsubscriber(Room room, Action<IReadOnlyList<ChatEvent>> handler) : IRoomSubscription
         {
+            public TimeSpan Lag => room.Lag;
+
             public ValueTask DisposeAsync()
             {
                 lock (room._gate)

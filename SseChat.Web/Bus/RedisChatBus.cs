@@ -135,7 +135,7 @@ internal sealed class RedisChatBus : IChatBus, IAsyncDisposable
         return new LogRead(entries.Select(e => e.Event).ToArray(), after < gapBefore);
     }
 
-    public async Task<IAsyncDisposable> SubscribeAsync(string room, Action<IReadOnlyList<ChatEvent>> handler, CancellationToken cancellationToken)
+    public async Task<IRoomSubscription> SubscribeAsync(string room, Action<IReadOnlyList<ChatEvent>> handler, CancellationToken cancellationToken)
     {
         ChannelMessageQueue queue;
         try

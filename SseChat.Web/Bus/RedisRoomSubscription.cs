@@ -15,7 +15,7 @@ namespace SseChat.Web.Bus;
 /// waiting when it got to them (at most <see cref="IChatBus.MaxBatch"/>), so a room that falls behind catches up with fewer,
 /// larger writes, and one that keeps up gets each event alone, at once.
 /// </summary>
-internal sealed class RedisRoomSubscription : IAsyncDisposable
+internal sealed class RedisRoomSubscription : IRoomSubscription
 {
     private const int CatchUpPage = 500;
 
@@ -41,6 +41,10 @@ internal sealed class RedisRoomSubscription : IAsyncDisposable
     private ITimer? _soon;
     private long _soonDue = long.MaxValue;
     private int _disposed;
+    // When the oldest event not yet handed over arrived (a TimeProvider timestamp), or 0 when none waits; and how many
+    // live events wait in the queue.
+    private long _oldestWaiting;
+    private int _waiting;
 
     public RedisRoomSubscription(
         string room,
@@ -79,8 +83,23 @@ internal sealed class RedisRoomSubscription : IAsyncDisposable
         _interval = _time.CreateTimer(static state => ((RedisRoomSubscription)state!).RequestCatchUp(), this, _timing.Interval, _timing.Interval);
     }
 
+    public TimeSpan Lag
+    {
+        get
+        {
+            var oldest = Volatile.Read(ref _oldestWaiting);
+            return oldest == 0 ? TimeSpan.Zero : _time.GetElapsedTime(oldest);
+        }
+    }
+
     /// <summary>A message or notice from pub/sub, in publish order, with its sequence number (0 for notices).</summary>
-    public void OnLive(ChatEvent e, long sequence) => _work.Writer.TryWrite(new Work(e, sequence));
+    public void OnLive(ChatEvent e, long sequence)
+    {
+        var now = _time.GetTimestamp();
+        Interlocked.Increment(ref _waiting);
+        Interlocked.CompareExchange(ref _oldestWaiting, now, 0);
+        _work.Writer.TryWrite(new Work(e, sequence, now));
+    }
 
     /// <summary>Asks the loop to read whatever the log holds after the last delivered id.</summary>
     public void RequestCatchUp() => _work.Writer.TryWrite(Work.CatchUp);
@@ -139,10 +158,24 @@ internal sealed class RedisRoomSubscription : IAsyncDisposable
             // Everything that is waiting now is one batch: nothing waits for more to come.
             for (var taken = 0; taken < IChatBus.MaxBatch && reader.TryRead(out var work); taken++)
             {
+                if (work.ReceivedAt != 0)
+                {
+                    Interlocked.Decrement(ref _waiting);
+                    if (taken == 0)
+                    {
+                        Volatile.Write(ref _oldestWaiting, work.ReceivedAt);
+                    }
+                }
+
                 await HandleAsync(work, cancellationToken).ConfigureAwait(false);
             }
 
             HandOver();
+            if (Volatile.Read(ref _waiting) == 0)
+            {
+                // Caught up (an event that arrives now sets it again when it finds it zero).
+                Interlocked.Exchange(ref _oldestWaiting, 0);
+            }
         }
     }
 
@@ -289,8 +322,8 @@ internal sealed class RedisRoomSubscription : IAsyncDisposable
         _batch.Clear();
     }
 
-    /// <summary>A live event with its sequence number, or (no event) a request to catch up from the log.</summary>
-    private readonly record struct Work(ChatEvent? Event, long Sequence)
+    /// <summary>A live event with its sequence number and when it arrived, or (no event) a request to catch up from the log.</summary>
+    private readonly record struct Work(ChatEvent? Event, long Sequence, long ReceivedAt)
     {
         public static Work CatchUp => default;
     }

@@ -56,6 +56,21 @@ public sealed class ChatOptions
     /// </summary>
     public bool InlineSends { get; set; } = true;
 
+    /// <summary>
+    /// How far behind a room's delivery on an instance may be before that instance refuses new posts to the room (503
+    /// "busy, send again"), so that an overload keeps the delay of what is delivered bounded instead of growing without
+    /// end. Zero never refuses.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00", "00:10:00", ErrorMessage = "Chat:MaxDeliveryLag must be between {1} and {2}.")]
+    public TimeSpan MaxDeliveryLag { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>
+    /// At most how often the instance gives memory back after a burst (see Hosting.MemoryTrim): once quiet for 15 s with
+    /// far more memory committed than in use, one aggressive collection, a short pause. Zero never does.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00", "1.00:00:00", ErrorMessage = "Chat:MemoryTrimInterval must be between {1} and {2}.")]
+    public TimeSpan MemoryTrimInterval { get; set; } = TimeSpan.FromMinutes(5);
+
     /// <summary>The largest request body accepted on a POST, in bytes.</summary>
     [Range(1024, 1024 * 1024, ErrorMessage = "Chat:MaxRequestBodyBytes must be between {1} and {2}.")]
     public int MaxRequestBodyBytes { get; set; } = 32 * 1024;

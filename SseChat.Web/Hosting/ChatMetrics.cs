@@ -17,6 +17,7 @@ public sealed class ChatMetrics
     private readonly Counter<long> _slowDisconnects;
     private readonly Counter<long> _busFailures;
     private readonly Counter<long> _busReconnects;
+    private readonly Counter<long> _busyRefusals;
 
     public ChatMetrics(IMeterFactory meters)
     {
@@ -28,6 +29,7 @@ public sealed class ChatMetrics
         _slowDisconnects = meter.CreateCounter<long>("ssechat.streams.slow_disconnects", "{stream}", "Streams cut off because their client fell too far behind.");
         _busFailures = meter.CreateCounter<long>("ssechat.bus.failures", "{failure}", "Bus operations that failed after retries.");
         _busReconnects = meter.CreateCounter<long>("ssechat.bus.reconnects", "{reconnect}", "Times the Redis connection came back.");
+        _busyRefusals = meter.CreateCounter<long>("ssechat.messages.refused_busy", "{message}", "Posts refused because the room's delivery on this instance was too far behind.");
     }
 
     public void StreamOpened() => _openStreams.Add(1);
@@ -47,4 +49,6 @@ public sealed class ChatMetrics
     public void BusFailed(string operation) => _busFailures.Add(1, new KeyValuePair<string, object?>("operation", operation));
 
     public void BusReconnected() => _busReconnects.Add(1);
+
+    public void RefusedBusy() => _busyRefusals.Add(1);
 }

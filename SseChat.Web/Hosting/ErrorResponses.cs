@@ -18,6 +18,9 @@ internal static class ErrorResponses
     public const string NotConfirmed =
         "Not confirmed: the chat server cannot reach its message store right now. Send again in a moment; a message is never posted twice.";
 
+    /// <summary>A post refused because the room's messages are running late on this instance (an overload).</summary>
+    public const string Busy = "Busy: this room's messages are running late. Send again in a moment; a message is never posted twice.";
+
     /// <summary>A stream or the history could not be read from the message store.</summary>
     public const string StoreUnreachable = "The chat server cannot reach its message store right now; try again in a moment.";
 

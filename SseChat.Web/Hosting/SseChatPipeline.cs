@@ -16,10 +16,10 @@ public static class SseChatPipeline
             StatusCodeSelector = ErrorResponses.StatusFor,
             ExceptionHandler = ErrorResponses.HandleExceptionAsync,
         });
-        app.UseStatusCodePages(context => EventsEndpoint.IsStreamPath(context.HttpContext.Request.Path)
-            ? Task.CompletedTask
-            : ErrorResponses.WriteAsync(context.HttpContext, context.HttpContext.Response.StatusCode,
-                ErrorResponses.MessageFor(context.HttpContext.Response.StatusCode, context.HttpContext)));
+        // A stream answers its errors in plain text itself, and lives long: it does not wait inside this middleware.
+        app.UseWhen(context => !EventsEndpoint.IsStreamPath(context.Request.Path), pages => pages.UseStatusCodePages(context =>
+            ErrorResponses.WriteAsync(context.HttpContext, context.HttpContext.Response.StatusCode,
+                ErrorResponses.MessageFor(context.HttpContext.Response.StatusCode, context.HttpContext))));
         return app;
     }
 
@@ -42,33 +42,37 @@ public static class SseChatPipeline
         return app;
     }
 
-    private static async Task GuardRequestBodies(HttpContext context, RequestDelegate next)
+    // Not async unless it reads a form: a request it lets through (a stream, for its whole life) holds nothing here.
+    private static Task GuardRequestBodies(HttpContext context, RequestDelegate next)
     {
         var limit = context.RequestServices.GetRequiredService<IOptions<ChatOptions>>().Value.MaxRequestBodyBytes;
         if (context.Request.ContentLength > limit)
         {
-            await ErrorResponses.WriteAsync(context, StatusCodes.Status413PayloadTooLarge,
-                ErrorResponses.MessageFor(StatusCodes.Status413PayloadTooLarge, context)).ConfigureAwait(false);
-            return;
+            return ErrorResponses.WriteAsync(context, StatusCodes.Status413PayloadTooLarge,
+                ErrorResponses.MessageFor(StatusCodes.Status413PayloadTooLarge, context));
         }
 
-        if (HttpMethods.IsPost(context.Request.Method) && context.Request.HasFormContentType)
+        return HttpMethods.IsPost(context.Request.Method) && context.Request.HasFormContentType
+            ? ReadFormFirstAsync(context, next)
+            : next(context);
+    }
+
+    private static async Task ReadFormFirstAsync(HttpContext context, RequestDelegate next)
+    {
+        try
         {
-            try
-            {
-                await context.Request.ReadFormAsync(context.RequestAborted).ConfigureAwait(false);
-            }
-            catch (BadHttpRequestException ex)
-            {
-                await ErrorResponses.WriteAsync(context, ex.StatusCode, ErrorResponses.MessageFor(ex.StatusCode, context)).ConfigureAwait(false);
-                return;
-            }
-            catch (Exception ex) when (ex is InvalidDataException or IOException)
-            {
-                // Malformed multipart (no or broken boundaries), too many fields, a value over the length limit.
-                await ErrorResponses.WriteAsync(context, StatusCodes.Status400BadRequest, ErrorResponses.UnreadableForm).ConfigureAwait(false);
-                return;
-            }
+            await context.Request.ReadFormAsync(context.RequestAborted).ConfigureAwait(false);
+        }
+        catch (BadHttpRequestException ex)
+        {
+            await ErrorResponses.WriteAsync(context, ex.StatusCode, ErrorResponses.MessageFor(ex.StatusCode, context)).ConfigureAwait(false);
+            return;
+        }
+        catch (Exception ex) when (ex is InvalidDataException or IOException)
+        {
+            // Malformed multipart (no or broken boundaries), too many fields, a value over the length limit.
+            await ErrorResponses.WriteAsync(context, StatusCodes.Status400BadRequest, ErrorResponses.UnreadableForm).ConfigureAwait(false);
+            return;
         }
 
         await next(context).ConfigureAwait(false);

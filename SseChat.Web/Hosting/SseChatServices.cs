@@ -52,8 +52,10 @@ public static class SseChatServices
         services.AddSingleton<SseFrames>();
         services.AddSingleton<PresenceFanOutFactory>();
         services.AddSingleton<RoomFanOutRegistry>();
+        services.AddSingleton<IDeliveryLag>(sp => sp.GetRequiredService<RoomFanOutRegistry>());
         services.AddSingleton<StreamSessionFactory>();
         services.AddHostedService<HeartbeatService>();
+        services.AddHostedService<MemoryTrim>();
         services.AddSingleton<StreamShutdown>();
         services.AddHostedService(sp => sp.GetRequiredService<StreamShutdown>());
         services.AddOptions<HostOptions>().Configure<IOptions<ChatOptions>>((host, chat) => host.ShutdownTimeout = chat.Value.ShutdownTimeout);

@@ -1,9 +1,11 @@
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.RateLimiting;
 using Microsoft.AspNetCore.Mvc.RazorPages;
+using Microsoft.Extensions.Options;
 using SseChat.Web.Bus;
 using SseChat.Web.Chat;
 using SseChat.Web.Hosting;
+using SseChat.Web.Streaming;
 
 namespace SseChat.Web.Pages;
 
@@ -12,7 +14,7 @@ namespace SseChat.Web.Pages;
 /// channel, answer htmx with a fresh form or a plain post with 303 back to the room.
 /// </summary>
 [EnableRateLimiting(RequestLimits.PostsPolicy)]
-public sealed class MessagesModel(IChatBus bus, TimeProvider time, ChatMetrics metrics) : PageModel
+public sealed class MessagesModel(IChatBus bus, IDeliveryLag lag, IOptions<ChatOptions> options, TimeProvider time, ChatMetrics metrics) : PageModel
 {
     public MessageForm Form { get; private set; } = MessageForm.Fresh(RoomPaths.Lobby);
 
@@ -31,6 +33,14 @@ public sealed class MessagesModel(IChatBus bus, TimeProvider time, ChatMetrics m
         if (!Validation.TryValidateText(text, out var clean, out var error))
         {
             return Failure(StatusCodes.Status400BadRequest, error, text, clientId);
+        }
+
+        // An overloaded room: its messages already reach this instance's streams late, and would only get later.
+        var maxLag = options.Value.MaxDeliveryLag;
+        if (maxLag > TimeSpan.Zero && lag.InRoom(paths.Room) > maxLag)
+        {
+            metrics.RefusedBusy();
+            return Failure(StatusCodes.Status503ServiceUnavailable, ErrorResponses.Busy, text, clientId);
         }
 
         var nick = Nickname.GetOrAssign(HttpContext);

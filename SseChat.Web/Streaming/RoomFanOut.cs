@@ -28,7 +28,7 @@ internal sealed class RoomFanOut : IAsyncDisposable
     private readonly int _gatherFrom;
     private readonly ITimer? _flushTimer;
     private ImmutableArray<SseWriter> _streams = [];
-    private IAsyncDisposable? _subscription;
+    private IRoomSubscription? _subscription;
     private SseFrame? _closedWith;
     private int _flushScheduled;
     private PresenceFanOut? _presence;
@@ -60,6 +60,9 @@ internal sealed class RoomFanOut : IAsyncDisposable
     public string Room { get; }
 
     public int StreamCount => _streams.Length;
+
+    /// <summary>How far behind this room's delivery on this instance is (see <see cref="IRoomSubscription.Lag"/>).</summary>
+    public TimeSpan Lag => Volatile.Read(ref _subscription)?.Lag ?? TimeSpan.Zero;
 
     /// <summary>Where this room's presence notices are gathered before they reach the streams.</summary>
     private PresenceFanOut Presence => LazyInitializer.EnsureInitialized(ref _presence, () => _presenceFanOuts.Create(this));
@@ -161,6 +164,15 @@ internal sealed class RoomFanOut : IAsyncDisposable
                 stream.Complete();
                 stream.Flush();
             }
+        }
+    }
+
+    /// <summary>Ends every stream of this room now (an instance that must stop before they finished).</summary>
+    public void Abort()
+    {
+        foreach (var stream in _streams)
+        {
+            stream.Abort();
         }
     }
 

@@ -19,7 +19,7 @@ internal sealed class RoomFanOutRegistry(
     IOptions<ChatOptions> options,
     TimeProvider time,
     ILogger<RoomFanOutRegistry> logger)
-    : IAsyncDisposable
+    : IDeliveryLag, IAsyncDisposable
 {
     public static readonly TimeSpan IdleLifetime = TimeSpan.FromMinutes(1);
 
@@ -43,6 +43,17 @@ internal sealed class RoomFanOutRegistry(
             entry.IdleTimer = null;
             return entry.FanOut;
         }
+    }
+
+    public TimeSpan InRoom(string room)
+    {
+        RoomFanOut? fanOut;
+        lock (_gate)
+        {
+            fanOut = _rooms.TryGetValue(room, out var entry) ? entry.FanOut : null;
+        }
+
+        return fanOut?.Lag ?? TimeSpan.Zero;
     }
 
     /// <summary>A stream is done with the room; the last one starts its idle countdown.</summary>

@@ -27,6 +27,7 @@ internal sealed class SseWriter
     private SseFrame[]? _spare;
     private int _pendingCount;
     private bool _overflowed;
+    private bool _aborted;
     private PipeWriter? _output;
     private CancellationToken _token;
     private bool _writing;
@@ -165,12 +166,15 @@ internal sealed class SseWriter
         }
 
         Flush();
+        // The client going away ends the stream (one registration; no promise of its own per stream).
+        var cancelled = cancellationToken.UnsafeRegister(static state => ((SseWriter)state!)._ended.TrySetCanceled(), this);
         try
         {
-            await _ended.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+            await _ended.Task.ConfigureAwait(false);
         }
         finally
         {
+            await cancelled.DisposeAsync().ConfigureAwait(false);
             await CloseAsync().ConfigureAwait(false);
         }
     }
@@ -216,13 +220,16 @@ internal sealed class SseWriter
                 {
                     if (_closed || _pendingCount == 0)
                     {
+                        // Caught up: an idle stream keeps no lists (a burst made them; most streams are idle).
+                        _pending = null;
+                        _spare = null;
                         ReleaseWriter();
                         return;
                     }
 
                     batch = _pending!;
                     count = _pendingCount;
-                    // A list grown by a burst is not kept for the next one.
+                    // While frames keep coming, two lists take turns; a list grown by a burst is not kept for the next one.
                     _pending = _spare is { } spare && (spare.Length < InitialPending * 4 || count >= spare.Length / 4) ? spare : null;
                     _spare = batch;
                     _pendingCount = 0;
@@ -304,6 +311,19 @@ internal sealed class SseWriter
         _pending[_pendingCount++] = frame;
         return true;
     }
+
+    /// <summary>
+    /// Ends the stream now, whatever waits (an instance that must stop now, see StreamShutdown), and abandons a write stuck
+    /// on a client that stopped reading.
+    /// </summary>
+    public void Abort()
+    {
+        Volatile.Write(ref _aborted, true);
+        Cut();
+    }
+
+    /// <summary>True once the stream was ended by <see cref="Abort"/>: its connection is to be dropped, not finished.</summary>
+    public bool Aborted => Volatile.Read(ref _aborted);
 
     /// <summary>Cuts an overflowed stream off: ends it, and abandons a write stuck on a client that stopped reading.</summary>
     private void Cut()

@@ -82,20 +82,20 @@ internal sealed class StreamSession : IAsyncDisposable
         response.Headers.CacheControl = "no-cache, no-store";
         response.Headers["X-Accel-Buffering"] = "no";
         context.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
-        // A shutdown ends the stream through its queue (see StreamShutdown); only a stuck one is cut.
-        using var stop = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, _services.Shutdown.HardStop);
+        // A shutdown ends the stream through its queue, or cuts it when stuck (see StreamShutdown): no token of its own.
+        var stop = context.RequestAborted;
         try
         {
-            await response.StartAsync(stop.Token).ConfigureAwait(false);
+            await response.StartAsync(stop).ConfigureAwait(false);
             var output = response.BodyWriter;
             _writer.WritePreamble(output, _services.Frames.Hello);
             if (_replay is not null)
             {
-                await ReplayAsync(output, _replay, stop.Token).ConfigureAwait(false);
+                await ReplayAsync(output, _replay, stop).ConfigureAwait(false);
             }
 
-            await output.FlushAsync(stop.Token).ConfigureAwait(false);
-            var entry = await _services.Presence.EnterAsync(_room.Room, _member, stop.Token).ConfigureAwait(false);
+            await output.FlushAsync(stop).ConfigureAwait(false);
+            var entry = await _services.Presence.EnterAsync(_room.Room, _member, stop).ConfigureAwait(false);
             _entered = true;
             // The person's own "joined" notice brings the list, through the room like everyone else's copy (at once, or
             // with the others that came within the room's coalescing window): older notices are not sent. Someone
@@ -106,7 +106,7 @@ internal sealed class StreamSession : IAsyncDisposable
                 { Snapshot: { } snapshot } => _services.Frames.PresenceList(snapshot),
                 _ => SseFrame.SeenThrough(),
             });
-            await _writer.RunAsync(output, stop.Token).ConfigureAwait(false);
+            await _writer.RunAsync(output, stop).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (stop.IsCancellationRequested || _writer.Overflowed)
         {
@@ -121,6 +121,12 @@ internal sealed class StreamSession : IAsyncDisposable
         {
             _services.Metrics.SlowClientDisconnected();
             StreamingLog.SlowClientCut(_services.Logger, _member.Nick);
+        }
+
+        // A stream cut off (too far behind, or at a shutdown that could not wait for it) is dropped, not finished: its
+        // client may read nothing, and the end of the response would wait for it.
+        if (_writer.Overflowed || _writer.Aborted)
+        {
             context.Abort();
         }
     }

@@ -19,9 +19,6 @@ internal sealed class StreamShutdown(RoomFanOutRegistry rooms, SseFrames frames,
     /// <summary>True once the instance is shutting down: new streams are refused.</summary>
     public bool IsStopping { get; private set; }
 
-    /// <summary>Cancelled when streams still open must be cut rather than finished.</summary>
-    public CancellationToken HardStop => _hardStop.Token;
-
     public Task StartingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
     public Task StoppingAsync(CancellationToken cancellationToken)
@@ -35,6 +32,14 @@ internal sealed class StreamShutdown(RoomFanOutRegistry rooms, SseFrames frames,
         }
 
         StreamingLog.ClosingStreams(logger, open);
+        // Streams still open at half the shutdown timeout (a stalled client) are cut, so the process exits in time.
+        _hardStop.Token.UnsafeRegister(static state =>
+        {
+            foreach (var room in ((RoomFanOutRegistry)state!).All)
+            {
+                room.Abort();
+            }
+        }, rooms);
         _hardStop.CancelAfter(options.Value.ShutdownTimeout / 2);
         return Task.CompletedTask;
     }

@@ -107,10 +107,41 @@ function compare(files) {
   return rows.join('\n');
 }
 
+/** RSS growth per open stream (KiB): the instances together, and Redis alone (run-local.sh lists it last). */
+function kibPerStream(run, which) {
+  const procs = run.processes || [];
+  const picked = which === 'redis' ? procs.slice(-1) : procs.slice(0, -1);
+  if (!picked.length || !run.streamsOpen) return null;
+  return picked.reduce((a, p) => a + (p.rssOpenKiB - p.rssBeforeKiB), 0) / run.streamsOpen;
+}
+
+function memory(files) {
+  const groups = new Map();
+  for (const run of readRuns(files)) {
+    const key = `${run.label ?? '(no label)'}|${run.clients}`;
+    if (!groups.has(key)) groups.set(key, []);
+    groups.get(key).push(run);
+  }
+
+  const rows = [
+    '| variant | streams | runs | instance KiB per stream | ratio | Redis KiB per stream | streams failed |',
+    '| --- | --- | --- | --- | --- | --- | --- |',
+  ];
+  const base = new Map();
+  for (const [key, runs] of groups) {
+    const [name, clients] = key.split('|');
+    const inst = median(runs.map((r) => kibPerStream(r, 'instances')));
+    if (!base.has(clients)) base.set(clients, inst);
+    rows.push(`| ${name} | ${fmt(Number(clients))} | ${runs.length} | ${spread(runs.map((r) => kibPerStream(r, 'instances')), 1)} | ` +
+      `${fmt(inst / base.get(clients), 2)}× | ${spread(runs.map((r) => kibPerStream(r, 'redis')), 2)} | ${runs.reduce((a, r) => a + r.streamsFailed, 0)} |`);
+  }
+  return rows.join('\n');
+}
+
 const [command, ...files] = process.argv.slice(2);
-const commands = { faults, compare };
+const commands = { faults, compare, memory };
 if (!commands[command] || files.length === 0) {
-  console.error('usage: node load-tests/tools/report.js faults|compare FILE.jsonl...');
+  console.error('usage: node load-tests/tools/report.js faults|compare|memory FILE.jsonl...');
   process.exit(2);
 }
 console.log(commands[command](files));

@@ -1,0 +1,76 @@
+using Microsoft.Extensions.Options;
+using SseChat.Web.Chat;
+
+namespace SseChat.Web.Hosting;
+
+/// <summary>
+/// Gives memory back after a burst. The GC keeps what it committed to serve a burst (thousands of streams opened, a
+/// flood of messages), and only a collection gives memory back; an instance that then holds idle streams allocates
+/// too little to run one, so it would keep that memory for good. When the instance has allocated almost nothing for
+/// <see cref="QuietFor"/> and has far more memory committed than its live objects use, one aggressive collection
+/// compacts the heap and returns the rest to the system: a blocking pause, taken at a quiet moment and at most once per
+/// <c>Chat:MemoryTrimInterval</c>.
+/// </summary>
+internal sealed class MemoryTrim(IOptions<ChatOptions> options, TimeProvider time, ILogger<MemoryTrim> logger) : BackgroundService
+{
+    /// <summary>How often the allocation rate and the committed memory are looked at.</summary>
+    public static readonly TimeSpan CheckEvery = TimeSpan.FromSeconds(5);
+
+    /// <summary>How long the instance must have been quiet before a trim.</summary>
+    public static readonly TimeSpan QuietFor = TimeSpan.FromSeconds(15);
+
+    /// <summary>Allocating less than this per second is quiet: heartbeats and presence renewals, not traffic.</summary>
+    public const long QuietBytesPerSecond = 2 * 1024 * 1024;
+
+    /// <summary>Committed memory beyond the live objects worth a trim: at least this, and at least half of what they take.</summary>
+    public const long WorthTrimmingBytes = 64 * 1024 * 1024;
+
+    /// <summary>
+    /// True when the GC holds far more memory than the live objects take, as of the last collection: the heap without its
+    /// free gaps against what is committed, at least <see cref="WorthTrimmingBytes"/> apart and at least half the live size.
+    /// </summary>
+    public static bool IsWorthTrimming(long committedBytes, long heapBytes, long fragmentedBytes)
+    {
+        var live = heapBytes - fragmentedBytes;
+        return committedBytes - live >= Math.Max(WorthTrimmingBytes, live / 2);
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var interval = options.Value.MemoryTrimInterval;
+        if (interval <= TimeSpan.Zero)
+        {
+            return;
+        }
+
+        using var timer = new PeriodicTimer(CheckEvery, time);
+        var lastAllocated = GC.GetTotalAllocatedBytes();
+        var quietSince = time.GetTimestamp();
+        var lastTrim = long.MinValue;
+        while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false))
+        {
+            var allocated = GC.GetTotalAllocatedBytes();
+            var now = time.GetTimestamp();
+            if (allocated - lastAllocated > QuietBytesPerSecond * CheckEvery.TotalSeconds)
+            {
+                quietSince = now;
+            }
+
+            lastAllocated = allocated;
+            var info = GC.GetGCMemoryInfo();
+            if (time.GetElapsedTime(quietSince, now) < QuietFor
+                || (lastTrim != long.MinValue && time.GetElapsedTime(lastTrim, now) < interval)
+                || !IsWorthTrimming(info.TotalCommittedBytes, info.HeapSizeBytes, info.FragmentedBytes))
+            {
+                continue;
+            }
+
+            lastTrim = now;
+            GC.Collect(2, GCCollectionMode.Aggressive, blocking: true, compacting: true);
+            var after = GC.GetGCMemoryInfo(GCKind.Any);
+            HostingLog.MemoryTrimmed(logger, info.TotalCommittedBytes >> 20, after.TotalCommittedBytes >> 20, after.HeapSizeBytes >> 20,
+                after.PauseDurations.Length > 0 ? after.PauseDurations[0].TotalMilliseconds : 0);
+            lastAllocated = GC.GetTotalAllocatedBytes();
+        }
+    }
+}
