@@ -2,6 +2,12 @@
 # A local SseChat cluster without Docker: redis-server (append-only file), N instances of the published app and
 # nginx doing plain round robin on one port, from the same nginx template as compose.yaml.
 #   scripts/cluster.sh up [N]    publish, start Redis + N instances + nginx, wait until all answer (N: 3)
+#   scripts/cluster.sh up [N] --redis-cluster
+#                                the same on a Redis Cluster: 6 redis-server (3 primaries, 1 replica each) on
+#                                CLUSTER_REDIS_PORT..+5, each with its cluster bus on port + 10000
+#   scripts/cluster.sh up [N] --sentinel
+#                                the same on a primary (CLUSTER_REDIS_PORT), a replica (+1) and 3 sentinels (+2..+4)
+#                                watching them as "ssechat"
 #   scripts/cluster.sh status    what runs, and whether each instance is ready
 #   scripts/cluster.sh down      stop what `up` started: the processes recorded in RUN_DIR/pids, nothing else
 # Environment (all optional):
@@ -11,6 +17,8 @@
 #   CLUSTER_NO_BUILD=1    publish the existing build output instead of building again
 #   CLUSTER_REDIS_APPENDFSYNC  Redis's appendfsync: everysec (default; a crash of Redis's host can lose up to a
 #                         second of acknowledged messages) or always (every acknowledged message is on disk)
+#   CLUSTER_ACK_REPLICAS  Redis:AckReplicas of the instances with --redis-cluster or --sentinel (1: a post is
+#                         acknowledged once a replica has it, so a killed primary takes no acknowledged message)
 # Everything listens on 127.0.0.1. Needs dotnet, redis-server and nginx; it installs nothing.
 set -euo pipefail
 
@@ -20,6 +28,8 @@ lb_port=${CLUSTER_PORT:-8080}
 redis_port=${CLUSTER_REDIS_PORT:-6380}
 appendfsync=${CLUSTER_REDIS_APPENDFSYNC:-everysec}
 base_port=${CLUSTER_BASE_PORT:-5001}
+ack_replicas=${CLUSTER_ACK_REPLICAS:-1}
+sentinel_service=ssechat
 timeout=${CLUSTER_TIMEOUT:-90}
 configuration=${CLUSTER_CONFIGURATION:-Release}
 pids="$run_dir/pids"
@@ -87,9 +97,89 @@ any_alive() {
 
 find_tool() { command -v "$1" 2>/dev/null || { [ -x "/usr/sbin/$1" ] && echo "/usr/sbin/$1"; }; }
 
+# Starts one redis-server NAME on PORT with its data in DIR (kept across down/up) and more arguments; waits for PONG.
+start_redis() {
+  local name=$1 port=$2 dir=$3
+  shift 3
+  local command=("$redis_server" --port "$port" --bind 127.0.0.1 --appendonly yes --appendfsync "$appendfsync" \
+    --dir "$dir" --daemonize no "$@")
+  mkdir -p "$dir" "$run_dir/start"
+  # How to start it again as it was, in DIR (load-tests/cluster-faults.sh restarts a killed primary with it).
+  printf '%q ' "${command[@]}" >"$run_dir/start/$name"
+  spawn "$name" "$port" "$dir" "${command[@]}"
+  wait_for "$name on port $port" "$deadline" eval '[ "$("$redis_cli" -p "$port" ping 2>/dev/null)" = PONG ]'
+}
+
+# 6 nodes with --cluster-enabled, joined by redis-cli --cluster create (3 primaries, a replica each) unless their
+# nodes.conf says they were joined before; sets up's Redis:Configuration once cluster_state is ok.
+up_redis_cluster() {
+  local i port nodes=() dir="$run_dir/redis-cluster"
+  [ -f "$dir/ports" ] && [ "$(cat "$dir/ports")" != "$redis_port" ] && rm -rf "$dir" # made on other ports: anew
+  for ((i = 0; i < 6; i++)); do
+    port=$((redis_port + i))
+    nodes+=("127.0.0.1:$port")
+    # cluster-node-timeout 2000: a dead primary's replica takes over within a few seconds; the other shards go on
+    # serving meanwhile (require-full-coverage no).
+    start_redis "redis$((i + 1))" "$port" "$dir/$port" --cluster-enabled yes --cluster-config-file nodes.conf \
+      --cluster-node-timeout 2000 --cluster-require-full-coverage no
+  done
+  if [ ! -f "$dir/ports" ]; then
+    "$redis_cli" --cluster create "${nodes[@]}" --cluster-replicas 1 --cluster-yes >"$logs/cluster-create.log" 2>&1 ||
+      { tail -n 20 "$logs/cluster-create.log" >&2; die "redis-cli --cluster create failed (log: $logs/cluster-create.log)"; }
+    echo "$redis_port" >"$dir/ports"
+  fi
+  wait_for "the Redis Cluster (cluster_state:ok on every node)" "$deadline" cluster_ok
+  configuration=$(IFS=,; echo "${nodes[*]}")
+}
+
+cluster_ok() {
+  local i
+  for ((i = 0; i < 6; i++)); do
+    "$redis_cli" -p $((redis_port + i)) cluster info 2>/dev/null | grep -q '^cluster_state:ok' || return 1
+  done
+}
+
+# A primary, a replica of it and 3 sentinels (quorum 2) that promote the replica a few seconds after the primary
+# dies; sets up's Redis:Configuration. The roles are set again at each up (the sentinels' files are written anew): a
+# replica promoted before the last down becomes the replica again and takes the primary's data.
+up_sentinel() {
+  local i port sentinels=() dir="$run_dir/sentinel"
+  start_redis redis1 "$redis_port" "$dir/primary"
+  start_redis redis2 $((redis_port + 1)) "$dir/replica" --replicaof 127.0.0.1 "$redis_port"
+  for ((i = 2; i < 5; i++)); do
+    port=$((redis_port + i))
+    sentinels+=("127.0.0.1:$port")
+    mkdir -p "$dir/sentinel$((i - 1))"
+    printf '%s\n' "port $port" "bind 127.0.0.1" "daemonize no" "dir $dir/sentinel$((i - 1))" \
+      "sentinel monitor $sentinel_service 127.0.0.1 $redis_port 2" \
+      "sentinel down-after-milliseconds $sentinel_service 1000" \
+      "sentinel failover-timeout $sentinel_service 5000" >"$dir/sentinel$((i - 1))/sentinel.conf"
+    spawn "sentinel$((i - 1))" "$port" "$dir/sentinel$((i - 1))" "$redis_server" "$dir/sentinel$((i - 1))/sentinel.conf" --sentinel
+  done
+  wait_for "the sentinels to watch the primary" "$deadline" sentinels_ok
+  configuration="$(IFS=,; echo "${sentinels[*]}"),serviceName=$sentinel_service"
+}
+
+sentinels_ok() {
+  local i
+  for ((i = 2; i < 5; i++)); do
+    # Each sentinel sees the replica and the other two (quorum needs them).
+    "$redis_cli" -p $((redis_port + i)) sentinel master "$sentinel_service" 2>/dev/null |
+      awk 'p == "num-slaves" { r = $0 } p == "num-other-sentinels" { o = $0 } { p = $0 } END { exit !(r == 1 && o == 2) }' || return 1
+  done
+  "$redis_cli" -p "$redis_port" info replication 2>/dev/null | grep -q '^connected_slaves:1'
+}
+
 up() {
-  local count=${1:-3}
-  [[ $count =~ ^[1-9][0-9]?$ ]] || die "usage: cluster.sh up [N]   (N: 1 to 99 instances)"
+  local count=3 mode=single arg
+  for arg in "$@"; do
+    case "$arg" in
+      --redis-cluster) mode=cluster ;;
+      --sentinel) mode=sentinel ;;
+      *) [[ $arg =~ ^[1-9][0-9]?$ ]] || die "usage: cluster.sh up [N] [--redis-cluster | --sentinel]   (N: 1 to 99 instances)"
+        count=$arg ;;
+    esac
+  done
   any_alive && die "already up (scripts/cluster.sh status); stop it first with scripts/cluster.sh down"
 
   local missing=() dotnet redis_server redis_cli nginx
@@ -101,13 +191,17 @@ up() {
 
   local ports=("$lb_port" "$redis_port") i
   for ((i = 0; i < count; i++)); do ports+=($((base_port + i))); done
+  case "$mode" in
+    cluster) for ((i = 0; i < 6; i++)); do ports+=($((redis_port + i)) $((redis_port + i + 10000))); done ;;
+    sentinel) for ((i = 1; i < 5; i++)); do ports+=($((redis_port + i))); done ;;
+  esac
   for i in "${ports[@]}"; do
     listening "$i" && die "port $i is in use (set CLUSTER_PORT, CLUSTER_REDIS_PORT or CLUSTER_BASE_PORT)"
   done
 
   # The Redis data (append-only file) outlives a down/up; the rest is made anew.
   local app="$run_dir/app" nginx_dir="$run_dir/nginx"
-  rm -rf "$app" "$nginx_dir" "$logs" "$run_dir/home" "$pids"
+  rm -rf "$app" "$nginx_dir" "$logs" "$run_dir/home" "$run_dir/start" "$pids"
   mkdir -p "$app" "$nginx_dir/logs" "$nginx_dir/tmp" "$logs" "$run_dir/redis"
   : >"$pids"
   trap 'say "up failed: stopping what it started"; down >&2' EXIT
@@ -118,10 +212,16 @@ up() {
   "$dotnet" publish "$repo/SseChat.Web/SseChat.Web.csproj" -c "$configuration" -o "$app" "${build[@]}" --nologo \
     >"$logs/publish.log" 2>&1 || { tail -n 30 "$logs/publish.log" >&2; die "dotnet publish failed (log: $logs/publish.log)"; }
 
-  local deadline=$((SECONDS + timeout))
-  spawn redis "$redis_port" "$run_dir/redis" "$redis_server" --port "$redis_port" --bind 127.0.0.1 \
-    --appendonly yes --appendfsync "$appendfsync" --dir "$run_dir/redis" --daemonize no
-  wait_for "Redis on port $redis_port" "$deadline" eval '[ "$("$redis_cli" -p "$redis_port" ping 2>/dev/null)" = PONG ]'
+  local deadline=$((SECONDS + timeout)) configuration settings=()
+  case "$mode" in
+    single)
+      start_redis redis "$redis_port" "$run_dir/redis"
+      configuration="127.0.0.1:$redis_port"
+      ;;
+    cluster) up_redis_cluster ;;
+    sentinel) up_sentinel ;;
+  esac
+  [ "$mode" = single ] || settings=(Redis__AckReplicas="$ack_replicas")
 
   local upstreams=() port
   for ((i = 1; i <= count; i++)); do
@@ -130,7 +230,7 @@ up() {
     mkdir -p "$run_dir/home/chat$i"
     # Each instance has its own HOME, as a separate host would: only the key ring in Redis is shared.
     spawn "chat$i" "$port" "$app" env HOME="$run_dir/home/chat$i" ASPNETCORE_ENVIRONMENT=Production \
-      Redis__Configuration="127.0.0.1:$redis_port" Instance__Name="chat$i" \
+      Redis__Configuration="$configuration" "${settings[@]}" Instance__Name="chat$i" \
       "$dotnet" SseChat.Web.dll --urls "http://127.0.0.1:$port"
   done
 
@@ -147,7 +247,7 @@ up() {
   wait_for "the balancer (http://127.0.0.1:$lb_port/healthz)" "$deadline" bash "$probe" /healthz "$lb_port"
   trap - EXIT
 
-  say "up: $count instances on ports $base_port-$((base_port + count - 1)), Redis on $redis_port, logs in $logs"
+  say "up: $count instances on ports $base_port-$((base_port + count - 1)), Redis ($mode) from $redis_port, logs in $logs"
   say "open   http://127.0.0.1:$lb_port/"
   say "watch  curl -N http://127.0.0.1:$lb_port/events"
   say "stop   scripts/cluster.sh down"
@@ -184,7 +284,8 @@ down() {
   # then Redis.
   stop_matching nginx 10
   stop_matching 'chat*' 15
-  stop_matching redis 10
+  stop_matching 'sentinel*' 10 # before the servers, so that no failover starts while they stop
+  stop_matching 'redis*' 10
   local name pid start left=()
   while read -r name pid start _; do
     alive "$pid" "$start" && left+=("$name(pid $pid)")
@@ -216,11 +317,14 @@ status() {
 }
 
 case "${1:-}" in
-  up) up "${2:-3}" ;;
+  up)
+    shift
+    up "$@"
+    ;;
   down) down ;;
   status) status ;;
   *)
-    sed -n '2,13p' "$0" >&2
+    sed -n '2,19p' "$0" >&2
     exit 2
     ;;
 esac

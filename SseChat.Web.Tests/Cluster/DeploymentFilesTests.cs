@@ -17,7 +17,8 @@ public sealed partial class DeploymentFilesTests
     {
         var services = (await ComposeFile.LoadAsync()).GetProperty("services");
 
-        Assert.Equal(["chat1", "chat2", "chat3", "lb", "redis"], services.EnumerateObject().Select(s => s.Name).Order());
+        // What `docker compose up` starts: the services of no profile (the Redis Cluster and Sentinel ones wait for theirs).
+        Assert.Equal(["chat1", "chat2", "chat3", "lb", "redis"], services.EnumerateObject().Where(s => !s.Value.TryGetProperty("profiles", out _)).Select(s => s.Name).Order());
 
         var redis = services.GetProperty("redis");
         var command = Strings(redis.GetProperty("command"));
@@ -31,9 +32,42 @@ public sealed partial class DeploymentFilesTests
             var chat = services.GetProperty(name);
             Assert.Equal(Repository.Root, chat.GetProperty("build").GetProperty("context").GetString());
             Assert.Equal("redis:6379", chat.GetProperty("environment").GetProperty("Redis__Configuration").GetString());
+            Assert.Equal("0", chat.GetProperty("environment").GetProperty("Redis__AckReplicas").GetString());
             Assert.Equal("service_healthy", chat.GetProperty("depends_on").GetProperty("redis").GetProperty("condition").GetString());
             Assert.Contains("/app/healthcheck.sh", Strings(chat.GetProperty("healthcheck").GetProperty("test")));
             Assert.False(chat.TryGetProperty("ports", out _), $"{name} publishes a port: all traffic goes through lb");
+        }
+    }
+
+    [Theory]
+    [InlineData("redis-cluster", "deploy/redis-cluster.env", 7)]
+    [InlineData("sentinel", "deploy/sentinel.env", 5)]
+    public async Task A_profile_adds_its_redis_and_its_env_file_points_the_instances_at_it_with_acknowledgement_by_a_replica(
+        string profile, string envFile, int services)
+    {
+        var all = (await ComposeFile.LoadAsync(envFile)).GetProperty("services");
+        var profiled = all.EnumerateObject().Where(s => s.Value.TryGetProperty("profiles", out var p) && Strings(p).Contains(profile)).ToArray();
+        Assert.Equal(services, profiled.Length); // 6 nodes and the one-shot that joins them; a primary, a replica, 3 sentinels
+
+        foreach (var name in Instances)
+        {
+            var environment = all.GetProperty(name).GetProperty("environment");
+            var configuration = environment.GetProperty("Redis__Configuration").GetString()!;
+            Assert.All(configuration.Split(',').Where(part => !part.Contains('=', StringComparison.Ordinal)),
+                endpoint => Assert.Contains(profiled, s => s.Name == endpoint.Split(':')[0]));
+            Assert.Equal("1", environment.GetProperty("Redis__AckReplicas").GetString());
+        }
+
+        if (profile == "redis-cluster")
+        {
+            var node = Strings(all.GetProperty("redis-node-1").GetProperty("command"));
+            Assert.Equal("yes", node[node.IndexOf("--cluster-enabled") + 1]);
+            Assert.Equal("2000", node[node.IndexOf("--cluster-node-timeout") + 1]);
+            Assert.Contains("--cluster-replicas 1", string.Join(' ', Strings(all.GetProperty("redis-cluster-init").GetProperty("command"))), StringComparison.Ordinal);
+        }
+        else
+        {
+            Assert.Contains("serviceName=ssechat", all.GetProperty("chat1").GetProperty("environment").GetProperty("Redis__Configuration").GetString(), StringComparison.Ordinal);
         }
     }
 

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Net;
 using System.Text.RegularExpressions;
+using SseChat.Web.Bus;
 using SseChat.Web.Chat;
 using SseChat.Web.Tests.Infrastructure;
 using SseChat.Web.Tests.Rooms;
@@ -124,7 +125,8 @@ public sealed partial class PresenceAcrossInstancesTests(RedisServer redis)
     /// <summary>A RESP integer reply (":2") to a command on one of a room's presence keys, as text ("2").</summary>
     private async Task<string> RedisAsync(Instances instances, string room, string command, string key)
     {
-        var reply = await redis.CommandAsync($"{command} {instances.KeyPrefix}:room:{room}:presence:{key}");
+        var keys = new RedisKeys(instances.KeyPrefix);
+        var reply = await redis.CommandAsync($"{command} {(key == "people" ? keys.PresencePeople(room) : keys.PresenceHolds(room))}");
         return reply.TrimStart(':').Trim();
     }
 

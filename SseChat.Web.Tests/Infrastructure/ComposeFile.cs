@@ -10,10 +10,12 @@ namespace SseChat.Web.Tests.Infrastructure;
 /// </summary>
 internal static class ComposeFile
 {
-    public static async Task<JsonElement> LoadAsync()
+    /// <param name="envFile">an <c>--env-file</c> (e.g. deploy/redis-cluster.env) whose variables the file is read with.</param>
+    public static async Task<JsonElement> LoadAsync(string? envFile = null)
     {
         var compose = ExternalTool.Require("docker-compose", "docker-compose");
-        var config = await ExternalTool.RunAsync(compose, ["-f", "compose.yaml", "config"], TimeSpan.FromSeconds(60));
+        string[] arguments = ["-f", "compose.yaml", .. envFile is null ? Array.Empty<string>() : ["--env-file", envFile], "config"];
+        var config = await ExternalTool.RunAsync(compose, arguments, TimeSpan.FromSeconds(60));
         if (config.ExitCode != 0)
         {
             throw new InvalidOperationException($"docker-compose rejected compose.yaml: {config}");

@@ -76,16 +76,28 @@ public sealed class LocalCluster : IAsyncDisposable
             .ToArray()
         : [];
 
-    /// <summary>Runs <c>scripts/cluster.sh up N</c>; fails with the script's output when it does.</summary>
-    public static async Task<LocalCluster> UpAsync(int instances)
+    /// <summary>
+    /// Runs <c>scripts/cluster.sh up N</c>, with <paramref name="redis"/> (<c>--redis-cluster</c>, <c>--sentinel</c>)
+    /// when given; fails with the script's output when it does. Redis gets a run of free ports (a cluster's with their
+    /// bus ports, + 10000, free too).
+    /// </summary>
+    public static async Task<LocalCluster> UpAsync(int instances, string? redis = null)
     {
         ExternalTool.Require("redis-server", "redis-server");
         ExternalTool.Require("nginx", "nginx");
-        var cluster = new LocalCluster(Ports.FreeLoopbackPort(), Ports.FreeLoopbackPort(), Ports.FreeLoopbackPortRange(instances));
+        var redisPort = redis switch
+        {
+            null => Ports.FreeLoopbackPort(),
+            "--redis-cluster" => Ports.FreeClusterPortRange(6),
+            "--sentinel" => Ports.FreeLoopbackPortRange(5),
+            _ => throw new ArgumentOutOfRangeException(nameof(redis), redis, "--redis-cluster or --sentinel"),
+        };
+        var cluster = new LocalCluster(Ports.FreeLoopbackPort(), redisPort, Ports.FreeLoopbackPortRange(instances));
+        string[] arguments = ["up", instances.ToString(CultureInfo.InvariantCulture), .. redis is null ? Array.Empty<string>() : [redis]];
         try
         {
-            var up = await cluster.RunAsync(UpTimeout, "up", instances.ToString(CultureInfo.InvariantCulture));
-            return up.ExitCode == 0 ? cluster : throw new InvalidOperationException($"scripts/cluster.sh up {instances} failed: {up}");
+            var up = await cluster.RunAsync(UpTimeout, arguments);
+            return up.ExitCode == 0 ? cluster : throw new InvalidOperationException($"scripts/cluster.sh {string.Join(' ', arguments)} failed: {up}");
         }
         catch
         {

@@ -31,6 +31,24 @@ internal static class Ports
         throw new InvalidOperationException($"No {count} consecutive free loopback ports found.");
     }
 
+    /// <summary>
+    /// The first of <paramref name="count"/> consecutive loopback ports that were free a moment ago, each with the port
+    /// 10000 above it free too: a Redis Cluster node listens there for its cluster bus. Below the ephemeral range.
+    /// </summary>
+    public static int FreeClusterPortRange(int count)
+    {
+        for (var attempt = 0; attempt < 100; attempt++)
+        {
+            var first = Random.Shared.Next(20_000, 22_000 - count);
+            if (Enumerable.Range(first, count).All(p => IsFree(p) && IsFree(p + 10_000)))
+            {
+                return first;
+            }
+        }
+
+        throw new InvalidOperationException($"No {count} consecutive free loopback ports (with their cluster bus ports) found.");
+    }
+
     private static bool IsFree(int port)
     {
         try

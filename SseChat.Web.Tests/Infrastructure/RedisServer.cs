@@ -16,7 +16,16 @@ public sealed class RedisServer : IAsyncLifetime, IAsyncDisposable
     /// <summary>Keep an AOF in the temp folder, so the data survives <see cref="StopAsync"/> and a new start.</summary>
     public bool AppendOnly { get; init; }
 
-    public int Port { get; } = Ports.FreeLoopbackPort();
+    public int Port { get; init; } = Ports.FreeLoopbackPort();
+
+    /// <summary>More redis-server arguments (e.g. <c>--cluster-enabled yes</c>, <c>--replicaof</c>), after the harness's own.</summary>
+    public IReadOnlyList<string> Arguments { get; init; } = [];
+
+    /// <summary>A configuration file to start from (a sentinel needs one it can rewrite), given before every argument.</summary>
+    public string? ConfigFile { get; init; }
+
+    /// <summary>Its temp folder (working directory and --dir).</summary>
+    public string DataDirectory => _dir;
 
     /// <summary>The redis-server process, e.g. for /proc figures.</summary>
     public int ProcessId => _process?.Id ?? throw new InvalidOperationException("redis-server is not started.");
@@ -40,11 +49,16 @@ public sealed class RedisServer : IAsyncLifetime, IAsyncDisposable
             RedirectStandardError = true,
             WorkingDirectory = _dir,
         };
+        if (ConfigFile is not null)
+        {
+            start.ArgumentList.Add(ConfigFile);
+        }
+
         foreach (var arg in new[]
         {
             "--port", Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--bind", "127.0.0.1",
             "--save", "", "--appendonly", AppendOnly ? "yes" : "no", "--dir", _dir, "--daemonize", "no",
-        })
+        }.Concat(Arguments))
         {
             start.ArgumentList.Add(arg);
         }
@@ -82,6 +96,21 @@ public sealed class RedisServer : IAsyncLifetime, IAsyncDisposable
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(15));
         await _process.WaitForExitAsync(cts.Token);
     }
+
+    /// <summary>Kills the server at once (SIGKILL: no AOF flush, no goodbye, as when its host dies) and waits until it has gone.</summary>
+    public async Task KillAsync()
+    {
+        if (_process is null || _process.HasExited)
+        {
+            return;
+        }
+
+        _process.Kill();
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        await _process.WaitForExitAsync(cts.Token);
+    }
+
+    public bool IsRunning => _process is { HasExited: false };
 
     /// <summary>Sends one command (inline form) and returns the raw reply; for tests that look inside Redis.</summary>
     public async Task<string> CommandAsync(string inline)

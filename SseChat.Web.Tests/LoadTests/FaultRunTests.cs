@@ -11,9 +11,6 @@ namespace SseChat.Web.Tests.LoadTests;
 /// </summary>
 public sealed class FaultRunTests(ITestOutputHelper output)
 {
-    /// <summary>Streams of one address, reconnecting across instances, stay well within one instance's cap.</summary>
-    private static readonly Dictionary<string, string?> Settings = new() { ["Limits__StreamsPerAddress"] = "10000" };
-
     [Fact]
     public async Task A_redis_restart_mid_run_loses_no_acknowledged_message_on_any_instance()
     {
@@ -21,9 +18,10 @@ public sealed class FaultRunTests(ITestOutputHelper output)
         try
         {
             await redis.StartAsync();
-            await using var instances = await Instances.StartAsync(3, redis.Configuration, Settings);
+            await using var instances = await Instances.StartAsync(3, redis.Configuration, new(FaultRuns.Settings));
 
-            var (report, context) = await RunAsync(instances, redis, FaultKind.RedisRestart, clients: 75, seconds: 6);
+            var (report, context) = await FaultRuns.RunAsync(output, instances, redis.ProcessId, new TestClusterFaults(redis, instances), FaultKind.RedisRestart,
+                clients: 75, seconds: 6);
 
             var fault = report.Fault!;
             Assert.True(fault.Error is null, context);
@@ -50,9 +48,10 @@ public sealed class FaultRunTests(ITestOutputHelper output)
         try
         {
             await redis.StartAsync();
-            await using var instances = await Instances.StartAsync(3, redis.Configuration, Settings);
+            await using var instances = await Instances.StartAsync(3, redis.Configuration, new(FaultRuns.Settings));
 
-            var (report, context) = await RunAsync(instances, redis, FaultKind.InstanceKill, clients: 60, seconds: 5);
+            var (report, context) = await FaultRuns.RunAsync(output, instances, redis.ProcessId, new TestClusterFaults(redis, instances), FaultKind.InstanceKill,
+                clients: 60, seconds: 5);
 
             var fault = report.Fault!;
             Assert.True(fault.Error is null && instances[2].HasExited, context);
@@ -66,34 +65,6 @@ public sealed class FaultRunTests(ITestOutputHelper output)
         {
             await redis.DisposeAsync();
         }
-    }
-
-    private async Task<(LoadReport Report, string Context)> RunAsync(Instances instances, RedisServer redis, FaultKind kind, int clients, double seconds)
-    {
-        var apps = Enumerable.Range(0, instances.Count).Select(i => instances[i]).ToArray();
-        var options = new DriverOptions
-        {
-            Urls = [.. apps.Select(a => a.BaseAddress)],
-            Pids = [.. apps.Select(a => a.ProcessId), redis.ProcessId],
-            Clients = clients,
-            Rate = 40,
-            Seconds = seconds,
-            Fault = kind,
-            FaultAt = TimeSpan.FromSeconds(2),
-            FaultFor = TimeSpan.FromSeconds(1),
-            OpenTimeout = TimeSpan.FromSeconds(20),
-            SettleTimeout = TimeSpan.FromSeconds(10),
-            Drain = TimeSpan.FromSeconds(8),
-        };
-        var progress = new StringWriter();
-        using var bound = new CancellationTokenSource(TimeSpan.FromSeconds(90));
-
-        var report = await LoadRun.RunAsync(options, progress, new TestClusterFaults(redis, instances), bound.Token);
-
-        output.WriteLine(report.ToTable());
-        output.WriteLine(report.ToJson());
-        var outputs = string.Join("\n", apps.Select((a, i) => $"--- instance {i + 1}\n{a.Output}"));
-        return (report, $"{report.ToTable()}\n{report.ToJson()}\n{progress}\n{outputs}");
     }
 
     /// <summary>

@@ -65,7 +65,7 @@ public sealed class LoadDriverTests
     }
 
     [Theory]
-    [InlineData("takes redis-restart, redis-kill, redis-pause, instance-kill, not 'redis-crash'", "--fault", "redis-crash")]
+    [InlineData("takes redis-restart, redis-kill, redis-pause, instance-kill, primary-kill, not 'redis-crash'", "--fault", "redis-crash")]
     [InlineData("4 pids for 3 URL(s), not 3", "--fault", "redis-pause", "--pids", "1,2,3")]
     [InlineData("4 pids for 3 URL(s), not 0", "--fault", "redis-pause", "--pids", "")]
     [InlineData("must be below --seconds 10", "--fault", "redis-pause", "--fault-at", "8", "--fault-for", "2")]

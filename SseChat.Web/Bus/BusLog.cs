@@ -26,6 +26,9 @@ internal static partial class BusLog
     [LoggerMessage(EventId = 1007, Level = LogLevel.Information, Message = "Room {Room}: could not unsubscribe; Redis is not reachable.")]
     public static partial void UnsubscribeFailed(ILogger logger, string room, Exception exception);
 
+    [LoggerMessage(EventId = 1008, Level = LogLevel.Information, Message = "Room {Room}: its channel is now subscribed at {EndPoint}; it catches up from the log.")]
+    public static partial void Resubscribed(ILogger logger, string room, string endPoint);
+
     [LoggerMessage(EventId = 1010, Level = LogLevel.Warning, Message = "Room {Room}: pub/sub went from sequence {Last} to {Next}; reading the gap from the log.")]
     public static partial void GapDetected(ILogger logger, string room, long last, long next);
 

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Net;
 using System.Text.Json;
 using Microsoft.Extensions.Options;
 using SseChat.Web.Chat;
@@ -23,7 +24,7 @@ internal sealed class RedisChatBus : IChatBus, IAsyncDisposable
         local seq = redis.call('INCR', @seqKey)
         local id = redis.call('XADD', @logKey, 'MAXLEN', '~', @maxLength, '*', 'e', @payload, 's', seq)
         redis.call('SET', @clientKey, id, 'EX', @dedupeSeconds)
-        redis.call('PUBLISH', @channel, fill(@framePrefix, {i = id, s = tostring(seq)}) .. @payload)
+        redis.call('SPUBLISH', @channel, fill(@framePrefix, {i = id, s = tostring(seq)}) .. @payload)
         return {1, id}
         """);
 
@@ -53,7 +54,12 @@ internal sealed class RedisChatBus : IChatBus, IAsyncDisposable
     private readonly TimeProvider _time;
     private readonly ChatMetrics _metrics;
     private readonly ILogger<RedisChatBus> _logger;
-    private readonly ConcurrentDictionary<RedisRoomSubscription, byte> _subscriptions = new();
+    /// <summary>How often the server each room's channel is subscribed at is looked at (see <see cref="CheckSubscriptions"/>).</summary>
+    private static readonly TimeSpan SubscriptionCheck = TimeSpan.FromSeconds(1);
+
+    /// <summary>This instance's room subscriptions, each with its channel and the server it was last seen subscribed at.</summary>
+    private readonly ConcurrentDictionary<RedisRoomSubscription, Subscribed> _subscriptions = new();
+    private readonly ITimer _check;
 
     public RedisChatBus(RedisGateway redis, RedisKeys keys, IOptions<ChatOptions> options, TimeProvider time, ChatMetrics metrics, ILogger<RedisChatBus> logger)
     {
@@ -65,6 +71,7 @@ internal sealed class RedisChatBus : IChatBus, IAsyncDisposable
         _logger = logger;
         redis.Connection.ConnectionFailed += OnConnectionFailed;
         redis.Connection.ConnectionRestored += OnConnectionRestored;
+        _check = time.CreateTimer(static state => ((RedisChatBus)state!).CheckSubscriptions(), this, SubscriptionCheck, SubscriptionCheck);
     }
 
     public async Task<ChatEvent> PublishMessageAsync(ChatEvent message, CancellationToken cancellationToken)
@@ -83,7 +90,7 @@ internal sealed class RedisChatBus : IChatBus, IAsyncDisposable
             framePrefix = RedisWireFormat.MessageFramePrefix,
         };
 
-        var result = await _redis.WriteAsync("append", message.Room, db => AppendAndPublish.EvaluateAsync(db, args), cancellationToken)
+        var result = await _redis.WriteReplicatedAsync("append", message.Room, args.logKey, db => AppendAndPublish.EvaluateAsync(db, args), cancellationToken)
             .ConfigureAwait(false);
         var parts = (RedisResult[])result!;
         var id = LogId.TryParse((string?)parts[1], out var parsed)
@@ -178,7 +185,8 @@ internal sealed class RedisChatBus : IChatBus, IAsyncDisposable
                 BusLog.MalformedFrame(_logger, room, ex);
             }
         });
-        _subscriptions.TryAdd(subscription, 0);
+        var channel = _keys.Channel(room);
+        _subscriptions.TryAdd(subscription, new Subscribed(room, channel, _redis.Connection.GetSubscriber().SubscribedEndpoint(channel)));
         subscription.Start(() => _subscriptions.TryRemove(subscription, out _));
         return subscription;
     }
@@ -187,6 +195,7 @@ internal sealed class RedisChatBus : IChatBus, IAsyncDisposable
     {
         _redis.Connection.ConnectionFailed -= OnConnectionFailed;
         _redis.Connection.ConnectionRestored -= OnConnectionRestored;
+        await _check.DisposeAsync().ConfigureAwait(false);
         foreach (var subscription in _subscriptions.Keys)
         {
             await subscription.DisposeAsync().ConfigureAwait(false);
@@ -264,6 +273,38 @@ internal sealed class RedisChatBus : IChatBus, IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// A room's channel is subscribed at another server than before: on a cluster, its slot's primary changed (a
+    /// failover promoted the replica, or the slot was migrated) and the client re-subscribed the shard channel on the
+    /// new owner; with Sentinel, the client moved to the new primary. No connection was restored to say so (the new
+    /// server's was up all along), and whatever was published meanwhile never reached this instance: that room catches
+    /// up from the log, now and once more shortly. The client raises no event for a re-subscription, so this looks.
+    /// </summary>
+    private void CheckSubscriptions()
+    {
+        var subscriber = _redis.Connection.GetSubscriber();
+        foreach (var (subscription, subscribed) in _subscriptions)
+        {
+            var now = subscriber.SubscribedEndpoint(subscribed.Channel);
+            if (Equals(now, subscribed.EndPoint))
+            {
+                continue;
+            }
+
+            subscribed.EndPoint = now;
+            if (now is not null)
+            {
+                if (_logger.IsEnabled(LogLevel.Information))
+                {
+                    var at = now.ToString() ?? "";
+                    BusLog.Resubscribed(_logger, subscribed.Room, at);
+                }
+
+                subscription.OnConnectionRestored();
+            }
+        }
+    }
+
     private async ValueTask UnsubscribeAsync(string room, ChannelMessageQueue queue)
     {
         try
@@ -292,5 +333,16 @@ internal sealed class RedisChatBus : IChatBus, IAsyncDisposable
             e = null!;
             return false;
         }
+    }
+
+    /// <summary>A room's channel and the server it was last seen subscribed at (null: nowhere, for now).</summary>
+    private sealed class Subscribed(string room, RedisChannel channel, EndPoint? endPoint)
+    {
+        public string Room { get; } = room;
+
+        public RedisChannel Channel { get; } = channel;
+
+        /// <summary>Only <see cref="CheckSubscriptions"/> changes it (the timer's callbacks do not overlap at this period).</summary>
+        public EndPoint? EndPoint { get; set; } = endPoint;
     }
 }

@@ -19,10 +19,21 @@ public sealed class RedisOptions
     /// </summary>
     public TimeSpan BreakDuration { get; set; } = RedisResilience.DefaultBreakDuration;
 
+    /// <summary>
+    /// How many replicas must have a message before its post is acknowledged (<c>Redis:AckReplicas</c>, default 0: the
+    /// primary's word is enough). Above 0, each append is followed by <c>WAIT</c>; a message not confirmed within
+    /// <see cref="AckTimeout"/> is answered 503 "not confirmed, send again", so a failover that promotes a replica loses
+    /// nothing that was acknowledged.
+    /// </summary>
+    public int AckReplicas { get; set; }
+
+    /// <summary>How long a post waits for <see cref="AckReplicas"/> replicas (<c>Redis:AckTimeout</c>, default 0.5 s).</summary>
+    public TimeSpan AckTimeout { get; set; } = TimeSpan.FromMilliseconds(500);
+
     public bool Enabled => !string.IsNullOrWhiteSpace(Configuration);
 
     /// <summary>Parses <see cref="Configuration"/> with the settings this app relies on.</summary>
-    public ConfigurationOptions ToConfigurationOptions()
+    public ConfigurationOptions ToConfigurationOptions(string clientName = "ssechat")
     {
         var options = ConfigurationOptions.Parse(Configuration!);
         // Start even while Redis is down; the bus reports it per request (503) and /readyz says not ready.
@@ -35,7 +46,7 @@ public sealed class RedisOptions
         options.ReconnectRetryPolicy = new LinearRetry(500);
         if (string.IsNullOrEmpty(options.ClientName))
         {
-            options.ClientName = "ssechat";
+            options.ClientName = clientName;
         }
 
         return options;

@@ -53,7 +53,15 @@ internal static class RedisResilience
     private static PredicateBuilder<object> Transient => new PredicateBuilder()
         .Handle<RedisConnectionException>()
         .Handle<RedisTimeoutException>()
-        .Handle<TimeoutRejectedException>();
+        .Handle<TimeoutRejectedException>()
+        .Handle<RedisServerException>(ex => TransientReplies.Any(r => ex.Message.StartsWith(r, StringComparison.Ordinal)));
+
+    /// <summary>
+    /// Refusals that pass within a moment, while a cluster or a Sentinel setup changes: a slot being migrated with the
+    /// room's keys split between two nodes (TRYAGAIN), a shard without a primary until its replica is promoted
+    /// (CLUSTERDOWN), a demoted primary the client still writes to (READONLY), a server loading its data (LOADING).
+    /// </summary>
+    private static readonly string[] TransientReplies = ["TRYAGAIN", "CLUSTERDOWN", "MASTERDOWN", "READONLY", "LOADING"];
 
     private static void AddRetries(ResiliencePipelineBuilder builder) =>
         builder

@@ -35,6 +35,7 @@ public static class SseChatServices
         services.AddSingleton(sp => new RedisKeys(sp.GetRequiredService<IOptions<RedisOptions>>().Value.KeyPrefix));
         services.AddSingleton<IConnectionMultiplexer>(sp =>
             ConnectionMultiplexer.Connect(sp.GetRequiredService<IOptions<RedisOptions>>().Value.ToConfigurationOptions()));
+        services.AddSingleton<RedisReplicaWait>();
         services.AddSingleton<RedisGateway>();
         services.AddSingleton<InProcessChatBus>();
         services.AddSingleton<RedisChatBus>();

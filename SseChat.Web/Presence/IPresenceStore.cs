@@ -36,9 +36,10 @@ internal interface IPresenceStore
     /// <summary>
     /// Drops every instance's expired holds (an instance that died, or stalled past the expiry) and announces "left"
     /// for people no instance holds any more; however many instances sweep at once, each person is announced once.
-    /// Returns how many this call announced.
+    /// Visits every room with people in it, and <paramref name="heldHere"/> (the rooms this instance holds people in)
+    /// too, so it also puts right a room list that missed a change. Returns how many this call announced.
     /// </summary>
-    Task<int> SweepAsync(CancellationToken cancellationToken);
+    Task<int> SweepAsync(IReadOnlyCollection<string> heldHere, CancellationToken cancellationToken);
 
     Task<PresenceSnapshot> ReadAsync(string room, CancellationToken cancellationToken);
 

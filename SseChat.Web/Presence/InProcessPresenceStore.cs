@@ -89,7 +89,7 @@ internal sealed class InProcessPresenceStore(IChatBus bus, IOptions<ChatOptions>
 
     public Task<int> RenewAsync(string room, IReadOnlyCollection<Member> members, CancellationToken cancellationToken) => Task.FromResult(0);
 
-    public Task<int> SweepAsync(CancellationToken cancellationToken) => Task.FromResult(0);
+    public Task<int> SweepAsync(IReadOnlyCollection<string> heldHere, CancellationToken cancellationToken) => Task.FromResult(0);
 
     public async Task<PresenceSnapshot> ReadAsync(string room, CancellationToken cancellationToken)
     {

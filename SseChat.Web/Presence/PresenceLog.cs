@@ -20,4 +20,7 @@ internal static partial class PresenceLog
 
     [LoggerMessage(EventId = 3006, Level = LogLevel.Error, Message = "Presence {What} failed; it runs again at the next interval.")]
     public static partial void RoundFailed(ILogger logger, string what, Exception exception);
+
+    [LoggerMessage(EventId = 3007, Level = LogLevel.Warning, Message = "Presence in room {Room}: the rooms index could not be updated; a sweep writes it again.")]
+    public static partial void IndexFailed(ILogger logger, string room, Exception exception);
 }

@@ -19,7 +19,7 @@ internal sealed class PresenceMaintenance(
         var expiry = options.Value.PresenceExpiry;
         return Task.WhenAll(
             RepeatAsync("renew", expiry / 3, tracker.RenewAsync, stoppingToken),
-            RepeatAsync("sweep", expiry / 4, store.SweepAsync, stoppingToken));
+            RepeatAsync("sweep", expiry / 4, ct => store.SweepAsync(tracker.Rooms, ct), stoppingToken));
     }
 
     private async Task RepeatAsync(string what, TimeSpan interval, Func<CancellationToken, Task> work, CancellationToken stoppingToken)

@@ -115,6 +115,9 @@ internal sealed class PresenceTracker(IPresenceStore store, IOptions<ChatOptions
 
     public Task<IReadOnlyList<RoomOccupancy>> RoomsAsync(int max, CancellationToken cancellationToken) => store.RoomsAsync(max, cancellationToken);
 
+    /// <summary>The rooms this instance holds people in now.</summary>
+    public IReadOnlyCollection<string> Rooms => [.. _rooms.Keys];
+
     /// <summary>
     /// Renews this instance's holds in every room it has people in (those within their leave grace too), and so takes
     /// in people whose hold could not be made or had expired. Called by <see cref="PresenceMaintenance"/>.

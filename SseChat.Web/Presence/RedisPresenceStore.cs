@@ -16,18 +16,25 @@ namespace SseChat.Web.Presence;
 /// several instances sweep the same expired hold, only the one whose ZREM removed it announces. No script does work
 /// in proportion to the room's size: a notice carries the person and the room's head count, never the list. The scripts
 /// build no frame of their own: they fill the notice templates of <see cref="RedisWireFormat"/>.
+/// <para>
+/// Every script touches the keys of one room only (one cluster slot). The rooms index (room → head count, for the room
+/// list and the sweepers) lives on a slot of its own: a change of a room's head count is written there afterwards by a
+/// second small script, which keeps a newer presence version's count against a late older one; and every sweep, which
+/// reads the index anyway, writes back the count of a room it finds different there. So the index follows the rooms
+/// without any script spanning two slots.
+/// </para>
 /// </summary>
 internal sealed class RedisPresenceStore : IPresenceStore
 {
     /// <summary>An idle room's version counter goes after this; a new one starts above any it handed out (see the script).</summary>
     private static readonly long VersionLifetimeMs = (long)TimeSpan.FromDays(7).TotalMilliseconds;
 
-    // KEYS: holds, people, members, version, rooms, names. ARGV: room, channel, the notice templates of "joined" and
-    // "left", version lifetime (ms), the template of a change of names, then the script's own.
+    // KEYS: holds, people, members, version, names (one room: one slot). ARGV: room, channel, the notice templates of
+    // "joined" and "left", version lifetime (ms), the template of a change of names, then the script's own.
     // A listing (a value of members, a member of names) is "{sort key}\n{author}\n{member JSON}" (see Listing): all
     // scores in names are 0, so Redis orders them by these bytes, which is the display order.
     private const string Prelude = RedisWireFormat.LuaFill + """
-        local holds, people, members, versionKey, rooms, names = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
+        local holds, people, members, versionKey, names = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
         local room, channel = ARGV[1], ARGV[2]
         local t = redis.call('TIME')
         local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -46,10 +53,8 @@ internal sealed class RedisPresenceStore : IPresenceStore
 
         local function version() return int(tonumber(redis.call('GET', versionKey) or '0')) end
 
-        local function updateRoomList()
-            local count = redis.call('HLEN', people)
-            if count > 0 then redis.call('ZADD', rooms, count, room) else redis.call('ZREM', rooms, room) end
-        end
+        -- How many people are in the room: what notices, the list and the rooms index say.
+        local function headCount() return redis.call('ZCARD', names) end
 
         -- The member JSON at the end of a listing (a bare JSON value, as stored before listings, is taken as it is).
         local function memberJson(listing) return string.match(listing, '^[^\n]*\n[^\n]*\n(.*)$') or listing end
@@ -69,9 +74,8 @@ internal sealed class RedisPresenceStore : IPresenceStore
         -- count after the change (not its list: that would make every change O(n)) and the person as stored.
         local function announce(template, listing)
             local v = nextVersion()
-            updateRoomList()
-            redis.call('PUBLISH', channel, fill(template, {
-                t = int(now), v = int(v), c = int(redis.call('ZCARD', names)), m = memberJson(listing) }))
+            redis.call('SPUBLISH', channel, fill(template, {
+                t = int(now), v = int(v), c = int(headCount()), m = memberJson(listing) }))
         end
 
         -- Takes or renews a hold; a person no instance held until now is announced. A stream brings the name its
@@ -96,16 +100,18 @@ internal sealed class RedisPresenceStore : IPresenceStore
             if listing then
                 unlist(id, listing)
                 announce(ARGV[4], listing)
-            else
-                updateRoomList()
             end
             return 1
         end
 
         -- The version, the head count and the first `limit` listings in display order: O(limit), whatever the room's size.
         local function snapshot(limit)
-            return {version(), redis.call('ZCARD', names), redis.call('ZRANGE', names, 0, limit - 1)}
+            return {version(), headCount(), redis.call('ZRANGE', names, 0, limit - 1)}
         end
+
+        -- What a change returns: how many people it announced, and the room's version and head count after it (for the
+        -- rooms index).
+        local function changed(announced) return {announced, version(), headCount()} end
 
         """;
 
@@ -113,7 +119,7 @@ internal sealed class RedisPresenceStore : IPresenceStore
     // announced its person gets no list (its own notice is on its way); any other gets the first people.
     private const string HoldScript = Prelude + """
         if hold(ARGV[7], ARGV[8], ARGV[9], now + tonumber(ARGV[10]), true) == 1 then
-            return {1, version()}
+            return changed(1)
         end
         local s = snapshot(tonumber(ARGV[11]))
         return {0, s[1], s[2], s[3]}
@@ -132,7 +138,7 @@ internal sealed class RedisPresenceStore : IPresenceStore
 
     // ARGV[7] field, ARGV[8] browser id.
     private const string ReleaseScript = Prelude + """
-        return drop(ARGV[7], ARGV[8])
+        return changed(drop(ARGV[7], ARGV[8]))
         """;
 
     // ARGV[7] instance, ARGV[8] expiry (ms), then pairs of browser id and listing.
@@ -141,7 +147,7 @@ internal sealed class RedisPresenceStore : IPresenceStore
         for i = 9, #ARGV, 2 do
             joined = joined + hold(ARGV[7] .. '|' .. ARGV[i], ARGV[i], ARGV[i + 1], expiry, false)
         end
-        return joined
+        return changed(joined)
         """;
 
     private const string SweepScript = Prelude + """
@@ -150,14 +156,30 @@ internal sealed class RedisPresenceStore : IPresenceStore
             local bar = string.find(field, '|', 1, true)
             if bar then left = left + drop(field, string.sub(field, bar + 1)) else redis.call('ZREM', holds, field) end
         end
-        updateRoomList()
-        return left
+        return changed(left)
         """;
 
     // ARGV[7] list limit.
     private const string ReadScript = Prelude + """
         return snapshot(tonumber(ARGV[7]))
         """;
+
+    // The rooms index, on its own slot. KEYS: counts, versions. ARGV: room, its presence version, its head count, and
+    // "1" to write whatever the index holds (a sweeper that found it wrong). Otherwise a count older than the one the
+    // index has is dropped: updates of one room from several instances may arrive in any order. An empty room leaves
+    // the index; an update that arrives later still would put it back, and the next sweep takes it out again.
+    private static readonly LuaScript IndexScript = LuaScript.Prepare("""
+        local known = redis.call('HGET', @versions, @room)
+        if @force ~= '1' and known and tonumber(known) > tonumber(@version) then return 0 end
+        if tonumber(@count) > 0 then
+            redis.call('ZADD', @counts, @count, @room)
+            redis.call('HSET', @versions, @room, @version)
+        else
+            redis.call('ZREM', @counts, @room)
+            redis.call('HDEL', @versions, @room)
+        end
+        return 1
+        """);
 
     private readonly RedisGateway _redis;
     private readonly RedisKeys _keys;
@@ -188,16 +210,20 @@ internal sealed class RedisPresenceStore : IPresenceStore
             [Field(member.Id), member.Id, Listing(member), ExpiryMs, ListLimit], cancellationToken).ConfigureAwait(false);
         var parts = (RedisResult[])result!;
         var version = ParseVersion(parts[1]);
-        return (long)parts[0] == 1
-            ? new PresenceEntry(Announced: true, version, Snapshot: null)
-            : new PresenceEntry(Announced: false, version, ParseSnapshot(room, parts[1], parts[2], parts[3]));
+        if ((long)parts[0] == 1)
+        {
+            await IndexAsync(room, Change.Read(parts), force: false).ConfigureAwait(false);
+            return new PresenceEntry(Announced: true, version, Snapshot: null);
+        }
+
+        return new PresenceEntry(Announced: false, version, ParseSnapshot(room, parts[1], parts[2], parts[3]));
     }
 
     public Task RenameAsync(string room, Member member, CancellationToken cancellationToken) =>
         EvaluateAsync("rename", room, RenameScript, [member.Id, Listing(member)], cancellationToken);
 
     public Task ReleaseAsync(string room, Member member, CancellationToken cancellationToken) =>
-        EvaluateAsync("release", room, ReleaseScript, [Field(member.Id), member.Id], cancellationToken);
+        ChangeAsync("release", room, ReleaseScript, [Field(member.Id), member.Id], cancellationToken);
 
     public async Task<int> RenewAsync(string room, IReadOnlyCollection<Member> members, CancellationToken cancellationToken)
     {
@@ -208,17 +234,37 @@ internal sealed class RedisPresenceStore : IPresenceStore
             args.Add(Listing(member));
         }
 
-        return (int)await EvaluateAsync("renew", room, RenewScript, [.. args], cancellationToken).ConfigureAwait(false);
+        return await ChangeAsync("renew", room, RenewScript, [.. args], cancellationToken).ConfigureAwait(false);
     }
 
-    public async Task<int> SweepAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// Sweeps every room of the index and every room held here, one room's script at a time, and so also repairs the
+    /// index: a room whose head count the index has wrong (an update that failed, or was lost with an instance or a
+    /// Redis failover) is written back with its true count.
+    /// </summary>
+    public async Task<int> SweepAsync(IReadOnlyCollection<string> heldHere, CancellationToken cancellationToken)
     {
-        var rooms = await _redis.ReadAsync("presence-rooms", "*", db => db.SortedSetRangeByRankAsync(_keys.PresenceRooms), cancellationToken)
+        var indexed = await _redis.ReadAsync("rooms-index", "*", db => db.SortedSetRangeByRankWithScoresAsync(_keys.RoomCounts), cancellationToken)
             .ConfigureAwait(false);
-        var left = 0;
-        foreach (var room in rooms)
+        var rooms = indexed.ToDictionary(e => (string)e.Element!, e => (long)e.Score, StringComparer.Ordinal);
+        foreach (var room in heldHere)
         {
-            left += (int)await EvaluateAsync("sweep", room!, SweepScript, [], cancellationToken).ConfigureAwait(false);
+            rooms.TryAdd(room, 0);
+        }
+
+        var left = 0;
+        foreach (var (room, count) in rooms)
+        {
+            var change = Change.Read((RedisResult[])(await EvaluateAsync("sweep", room, SweepScript, [], cancellationToken).ConfigureAwait(false))!);
+            left += change.Announced;
+            if (change.Announced > 0)
+            {
+                await IndexAsync(room, change, force: false).ConfigureAwait(false);
+            }
+            else if (change.Count != count)
+            {
+                await IndexAsync(room, change, force: true).ConfigureAwait(false);
+            }
         }
 
         if (left > 0)
@@ -237,8 +283,8 @@ internal sealed class RedisPresenceStore : IPresenceStore
 
     public async Task<IReadOnlyList<RoomOccupancy>> RoomsAsync(int max, CancellationToken cancellationToken)
     {
-        var entries = await _redis.ReadAsync("presence-rooms", "*",
-            db => db.SortedSetRangeByRankWithScoresAsync(_keys.PresenceRooms, 0, max - 1, Order.Descending), cancellationToken).ConfigureAwait(false);
+        var entries = await _redis.ReadAsync("rooms-index", "*",
+            db => db.SortedSetRangeByRankWithScoresAsync(_keys.RoomCounts, 0, max - 1, Order.Descending), cancellationToken).ConfigureAwait(false);
         return entries.Select(e => new RoomOccupancy(e.Element!, (int)e.Score)).ToArray();
     }
 
@@ -275,14 +321,50 @@ internal sealed class RedisPresenceStore : IPresenceStore
         return new PresenceSnapshot(ParseVersion(version), (int)count, people);
     }
 
+    /// <summary>Runs a script that changes a room's presence; when its head count changed, writes it to the rooms index.</summary>
+    private async Task<int> ChangeAsync(string operation, string room, string script, RedisValue[] scriptArgs, CancellationToken cancellationToken)
+    {
+        var change = Change.Read((RedisResult[])(await EvaluateAsync(operation, room, script, scriptArgs, cancellationToken).ConfigureAwait(false))!);
+        if (change.Announced > 0)
+        {
+            await IndexAsync(room, change, force: false).ConfigureAwait(false);
+        }
+
+        return change.Announced;
+    }
+
+    /// <summary>
+    /// Writes a room's head count to the rooms index (a slot of its own, so after the room's script, not in it). The
+    /// change it reflects has happened: a failure here is logged, and a later sweep writes the count again.
+    /// </summary>
+    private async Task IndexAsync(string room, Change change, bool force)
+    {
+        var args = new
+        {
+            counts = _keys.RoomCounts,
+            versions = _keys.RoomVersions,
+            room,
+            version = change.Version,
+            count = change.Count,
+            force = force ? "1" : "0",
+        };
+        try
+        {
+            await _redis.WriteAsync("rooms-index", room, db => IndexScript.EvaluateAsync(db, args), CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (BusUnavailableException ex)
+        {
+            PresenceLog.IndexFailed(_logger, room, ex);
+        }
+    }
+
     /// <summary>Runs a presence script on a room: a change as a write (behind the breaker), a read as a read.</summary>
     private Task<RedisResult> EvaluateAsync(
         string operation, string room, string script, RedisValue[] scriptArgs, CancellationToken cancellationToken, bool write = true)
     {
         RedisKey[] keys =
         [
-            _keys.PresenceHolds(room), _keys.PresencePeople(room), _keys.PresenceMembers(room), _keys.PresenceVersion(room), _keys.PresenceRooms,
-            _keys.PresenceNames(room),
+            _keys.PresenceHolds(room), _keys.PresencePeople(room), _keys.PresenceMembers(room), _keys.PresenceVersion(room), _keys.PresenceNames(room),
         ];
         RedisValue[] args =
         [
@@ -295,5 +377,11 @@ internal sealed class RedisPresenceStore : IPresenceStore
         return write
             ? _redis.WriteAsync("presence-" + operation, room, command, cancellationToken)
             : _redis.ReadAsync("presence-" + operation, room, command, cancellationToken);
+    }
+
+    /// <summary>What a change script returns: how many people it announced, the room's version and head count after it.</summary>
+    private readonly record struct Change(int Announced, long Version, long Count)
+    {
+        public static Change Read(RedisResult[] parts) => new((int)parts[0], ParseVersion(parts[1]), (long)parts[2]);
     }
 }

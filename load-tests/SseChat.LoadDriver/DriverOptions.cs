@@ -69,7 +69,7 @@ internal sealed record DriverOptions
     public int? FaultInstance { get; init; }
 
     /// <summary>
-    /// The shell command that starts Redis again after <see cref="FaultKind.RedisRestart"/> or <see cref="FaultKind.RedisKill"/>
+    /// The shell command that starts Redis again after <see cref="FaultKind.RedisRestart"/>, <see cref="FaultKind.RedisKill"/> or <see cref="FaultKind.PrimaryKill"/>
     /// (run with <c>exec</c> in the old process's working directory). redis-server rewrites its own
     /// <c>/proc/PID/cmdline</c> into a title, so the driver cannot read how it was started.
     /// </summary>
@@ -104,11 +104,13 @@ internal sealed record DriverOptions
         Faults (each stream then reconnects like a browser: Last-Event-ID, next URL, 100 ms to 1 s backoff):
           --fault KIND            redis-restart (SIGTERM, down for --fault-for, start again), redis-kill (the
                                   same with SIGKILL), redis-pause (SIGSTOP for --fault-for, then SIGCONT),
-                                  instance-kill (SIGKILL one instance; it stays down)
+                                  instance-kill (SIGKILL one instance; it stays down), primary-kill
+                                  (SIGKILL the Redis primary --pids names, on a cluster or with Sentinel: its
+                                  replica takes over; started again after --fault-for, it rejoins as a replica)
           --fault-at S            seconds into the measured posting phase (default 5)
           --fault-for S           how long Redis stays down or paused (default 3)
           --fault-instance N      which --urls entry instance-kill kills, 1-based (default the last)
-          --redis-start CMD       shell command that starts Redis again (redis-restart, redis-kill);
+          --redis-start CMD       shell command that starts Redis again (redis-restart, redis-kill, primary-kill);
                                   run-local.sh fills it in
           With --fault, --pids lists one pid per URL (same order), then redis-server's pid.
 
@@ -201,7 +203,7 @@ internal sealed record DriverOptions
         }
 
         options.Validate();
-        if (options.Fault is FaultKind.RedisRestart or FaultKind.RedisKill && string.IsNullOrWhiteSpace(options.RedisStart))
+        if (options.Fault is FaultKind.RedisRestart or FaultKind.RedisKill or FaultKind.PrimaryKill && string.IsNullOrWhiteSpace(options.RedisStart))
         {
             // Only the command line needs it: a caller in code may bring its own IFaultTarget.
             throw new ArgumentException(

@@ -16,6 +16,12 @@ internal enum FaultKind
 
     /// <summary>SIGKILL to one instance, which stays down; its streams reconnect to the others.</summary>
     InstanceKill,
+
+    /// <summary>
+    /// SIGKILL to the Redis primary that holds the run's room (a Redis Cluster's shard, or the primary a Sentinel setup
+    /// watches): its replica is promoted while it is down; started again, it comes back as a replica.
+    /// </summary>
+    PrimaryKill,
 }
 
 internal static class FaultKinds
@@ -26,6 +32,7 @@ internal static class FaultKinds
         (FaultKind.RedisKill, "redis-kill"),
         (FaultKind.RedisPause, "redis-pause"),
         (FaultKind.InstanceKill, "instance-kill"),
+        (FaultKind.PrimaryKill, "primary-kill"),
     ];
 
     public static string Name(FaultKind kind) => Names.First(n => n.Kind == kind).Name;
@@ -51,7 +58,7 @@ internal static class FaultKinds
 /// </summary>
 internal interface IFaultTarget
 {
-    /// <summary>Stops redis-server (SIGTERM, or SIGKILL when <paramref name="kill"/>) and returns once it has exited.</summary>
+    /// <summary>Stops redis-server (the primary, with replicas) (SIGTERM, or SIGKILL when <paramref name="kill"/>) and returns once it has exited.</summary>
     Task StopRedisAsync(bool kill, CancellationToken cancellationToken);
 
     /// <summary>Starts redis-server again as it was started before (same port, same data folder); returns its pid when known.</summary>
@@ -99,9 +106,9 @@ internal static class FaultRunner
             startedAt = Stopwatch.GetTimestamp();
             switch (kind)
             {
-                case FaultKind.RedisRestart or FaultKind.RedisKill:
+                case FaultKind.RedisRestart or FaultKind.RedisKill or FaultKind.PrimaryKill:
                     redisDown = true;
-                    await target.StopRedisAsync(kind == FaultKind.RedisKill, cancellationToken);
+                    await target.StopRedisAsync(kind != FaultKind.RedisRestart, cancellationToken);
                     progress.WriteLine($"fault {name}: redis-server exited after {Ms(startedAt)} ms; down for {options.FaultFor.TotalSeconds:0.##} s");
                     await Task.Delay(options.FaultFor, cancellationToken);
                     newPid = await target.StartRedisAsync(cancellationToken);

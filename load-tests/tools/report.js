@@ -42,10 +42,12 @@ function spread(values, digits = 0) {
   return lo === hi ? m : `${m} (${fmt(lo, digits)}–${fmt(hi, digits)})`;
 }
 
-function faultName(f) {
+/** A fault's row name; a primary kill names the setup it ran on (the run's label: "Redis Cluster", "Sentinel"). */
+function faultName(f, label) {
   switch (f.kind) {
     case 'redis-restart': return `Redis restart, down ${f.forSeconds} s`;
     case 'redis-kill': return `Redis killed (SIGKILL), down ${f.forSeconds} s`;
+    case 'primary-kill': return `${label ?? 'Redis'} primary killed (SIGKILL), back as a replica after ${f.forSeconds} s`;
     case 'redis-pause': return `Redis paused (SIGSTOP), ${f.forSeconds} s`;
     case 'instance-kill': return 'instance killed (SIGKILL)';
     default: return f.kind;
@@ -56,7 +58,7 @@ function faults(files) {
   const groups = new Map();
   for (const run of readRuns(files)) {
     if (!run.fault) continue;
-    const key = faultName(run.fault);
+    const key = faultName(run.fault, run.label);
     if (!groups.has(key)) groups.set(key, []);
     groups.get(key).push(run);
   }
