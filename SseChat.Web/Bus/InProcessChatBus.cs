@@ -65,15 +65,13 @@ internal sealed class InProcessChatBus(IOptions<ChatOptions> options, TimeProvid
         private LogId _last;
         private LogId _maxTrimmed;
         private readonly Task _pump;
-        // When the oldest event not yet handed over was published (a TimeProvider timestamp), or 0 when none waits; and
-        // how many wait.
-        private long _oldestWaiting;
-        private int _waiting;
+        private readonly WaitingClock _clock;
 
         public Room(string name, InProcessChatBus bus)
         {
             _name = name;
             _bus = bus;
+            _clock = new WaitingClock(bus.Time);
             _pump = Task.Run(PumpAsync);
         }
 
@@ -117,22 +115,9 @@ internal sealed class InProcessChatBus(IOptions<ChatOptions> options, TimeProvid
             }
         }
 
-        public TimeSpan Lag
-        {
-            get
-            {
-                var oldest = Volatile.Read(ref _oldestWaiting);
-                return oldest == 0 ? TimeSpan.Zero : _bus.Time.GetElapsedTime(oldest);
-            }
-        }
+        public TimeSpan Lag => _clock.Lag;
 
-        private void Dispatch(ChatEvent e)
-        {
-            var now = _bus.Time.GetTimestamp();
-            Interlocked.Increment(ref _waiting);
-            Interlocked.CompareExchange(ref _oldestWaiting, now, 0);
-            _dispatch.Writer.TryWrite((e, now));
-        }
+        private void Dispatch(ChatEvent e) => _dispatch.Writer.TryWrite((e, _clock.Arrived()));
 
         public ChatEvent[] Recent(int count)
         {
@@ -198,12 +183,7 @@ internal sealed class InProcessChatBus(IOptions<ChatOptions> options, TimeProvid
                 batch.Clear();
                 while (batch.Count < IChatBus.MaxBatch && reader.TryRead(out var item))
                 {
-                    Interlocked.Decrement(ref _waiting);
-                    if (batch.Count == 0)
-                    {
-                        Volatile.Write(ref _oldestWaiting, item.At);
-                    }
-
+                    _clock.Taken(item.At, firstOfBatch: batch.Count == 0);
                     batch.Add(item.Event);
                 }
 
@@ -221,10 +201,7 @@ internal sealed class InProcessChatBus(IOptions<ChatOptions> options, TimeProvid
                     }
                 }
 
-                if (Volatile.Read(ref _waiting) == 0)
-                {
-                    Interlocked.Exchange(ref _oldestWaiting, 0);
-                }
+                _clock.HandedOver();
             }
         }
 

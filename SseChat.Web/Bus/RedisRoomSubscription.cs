@@ -19,13 +19,13 @@ internal sealed class RedisRoomSubscription : IRoomSubscription
 {
     private const int CatchUpPage = 500;
 
-
     private readonly string _room;
     private readonly Action<IReadOnlyList<ChatEvent>> _handler;
     private readonly List<ChatEvent> _batch = [];
     private readonly RoomLogReader _readLog;
     private readonly CatchUpTiming _timing;
     private readonly TimeProvider _time;
+    private readonly WaitingClock _clock;
     private readonly ILogger _logger;
     private readonly Func<ValueTask> _unsubscribe;
     private readonly Channel<Work> _work = Channel.CreateUnbounded<Work>(new UnboundedChannelOptions { SingleReader = true });
@@ -41,10 +41,6 @@ internal sealed class RedisRoomSubscription : IRoomSubscription
     private ITimer? _soon;
     private long _soonDue = long.MaxValue;
     private int _disposed;
-    // When the oldest event not yet handed over arrived (a TimeProvider timestamp), or 0 when none waits; and how many
-    // live events wait in the queue.
-    private long _oldestWaiting;
-    private int _waiting;
 
     public RedisRoomSubscription(
         string room,
@@ -63,6 +59,7 @@ internal sealed class RedisRoomSubscription : IRoomSubscription
         _timing = timing;
         _retryDelay = timing.RetryFirst;
         _time = time;
+        _clock = new WaitingClock(time);
         _logger = logger;
         _unsubscribe = unsubscribe ?? (static () => ValueTask.CompletedTask);
     }
@@ -83,23 +80,10 @@ internal sealed class RedisRoomSubscription : IRoomSubscription
         _interval = _time.CreateTimer(static state => ((RedisRoomSubscription)state!).RequestCatchUp(), this, _timing.Interval, _timing.Interval);
     }
 
-    public TimeSpan Lag
-    {
-        get
-        {
-            var oldest = Volatile.Read(ref _oldestWaiting);
-            return oldest == 0 ? TimeSpan.Zero : _time.GetElapsedTime(oldest);
-        }
-    }
+    public TimeSpan Lag => _clock.Lag;
 
     /// <summary>A message or notice from pub/sub, in publish order, with its sequence number (0 for notices).</summary>
-    public void OnLive(ChatEvent e, long sequence)
-    {
-        var now = _time.GetTimestamp();
-        Interlocked.Increment(ref _waiting);
-        Interlocked.CompareExchange(ref _oldestWaiting, now, 0);
-        _work.Writer.TryWrite(new Work(e, sequence, now));
-    }
+    public void OnLive(ChatEvent e, long sequence) => _work.Writer.TryWrite(new Work(e, sequence, _clock.Arrived()));
 
     /// <summary>Asks the loop to read whatever the log holds after the last delivered id.</summary>
     public void RequestCatchUp() => _work.Writer.TryWrite(Work.CatchUp);
@@ -160,22 +144,14 @@ internal sealed class RedisRoomSubscription : IRoomSubscription
             {
                 if (work.ReceivedAt != 0)
                 {
-                    Interlocked.Decrement(ref _waiting);
-                    if (taken == 0)
-                    {
-                        Volatile.Write(ref _oldestWaiting, work.ReceivedAt);
-                    }
+                    _clock.Taken(work.ReceivedAt, firstOfBatch: taken == 0);
                 }
 
                 await HandleAsync(work, cancellationToken).ConfigureAwait(false);
             }
 
             HandOver();
-            if (Volatile.Read(ref _waiting) == 0)
-            {
-                // Caught up (an event that arrives now sets it again when it finds it zero).
-                Interlocked.Exchange(ref _oldestWaiting, 0);
-            }
+            _clock.HandedOver();
         }
     }
 
