@@ -153,10 +153,7 @@ internal sealed class RoomFanOut : IAsyncDisposable
         // A large one: the frames wait for the next pass, with whatever else arrives meanwhile.
         foreach (var stream in streams)
         {
-            foreach (var frame in frames)
-            {
-                stream.TryEnqueue(frame);
-            }
+            stream.TryEnqueue(frames);
         }
 
         if (Interlocked.Exchange(ref _flushScheduled, 1) == 0)

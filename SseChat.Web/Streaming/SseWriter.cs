@@ -65,12 +65,15 @@ internal sealed class SseWriter
     public bool Overflowed => Volatile.Read(ref _overflowed);
 
     /// <summary>Adds a frame for the next <see cref="Flush"/>; on overflow cuts the stream off instead of waiting.</summary>
-    public bool TryEnqueue(SseFrame frame)
+    public bool TryEnqueue(SseFrame frame) => TryEnqueue(new ReadOnlySpan<SseFrame>(in frame));
+
+    /// <summary>Adds frames, in order, for the next <see cref="Flush"/>; false when not all of them were added (see <see cref="TryEnqueue(SseFrame)"/>).</summary>
+    public bool TryEnqueue(ReadOnlySpan<SseFrame> frames)
     {
         bool added, overflowedNow;
         lock (_gate)
         {
-            added = TryAdd(frame, out overflowedNow);
+            added = TryAddAll(frames, out overflowedNow);
         }
 
         if (overflowedNow)
@@ -97,13 +100,7 @@ internal sealed class SseWriter
             }
             else
             {
-                foreach (var frame in frames)
-                {
-                    if (!TryAdd(frame, out overflowedNow))
-                    {
-                        break;
-                    }
-                }
+                TryAddAll(frames, out overflowedNow);
             }
         }
 
@@ -303,6 +300,21 @@ internal sealed class SseWriter
 
         _ended.TrySetResult();
         return false;
+    }
+
+    // Under _gate: TryAdd for each frame in turn, stopping at the first that is not added.
+    private bool TryAddAll(ReadOnlySpan<SseFrame> frames, out bool overflowedNow)
+    {
+        overflowedNow = false;
+        foreach (var frame in frames)
+        {
+            if (!TryAdd(frame, out overflowedNow))
+            {
+                return false;
+            }
+        }
+
+        return true;
     }
 
     // Under _gate. False when the stream is over or overflows; overflowedNow on the frame that overflows it (whose
