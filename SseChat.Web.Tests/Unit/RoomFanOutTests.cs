@@ -130,14 +130,8 @@ public sealed class RoomFanOutTests
         using var meters = new TestMeterFactory();
         await using var hub = Hub(bus, meters, new FlushPolicy(TimeSpan.Zero, 1000), time);
         // Streams 0–2 read nothing yet (their first flush waits once 8 bytes are in the pipe); stream 3 keeps up.
-        var connections = Enumerable.Range(0, 4).Select(_ => new SseWriter(16, time)).ToArray();
-        var pipes = Enumerable.Range(0, 4).Select(i => i < 3 ? new Pipe(new PipeOptions(pauseWriterThreshold: 8, resumeWriterThreshold: 4)) : new Pipe()).ToArray();
-        using var stop = new CancellationTokenSource(Wait.Default);
-        var runs = connections.Select((c, i) => c.RunAsync(pipes[i].Writer, stop.Token)).ToArray();
-        foreach (var connection in connections)
-        {
-            hub.Add(connection);
-        }
+        var (connections, pipes, runs, stop) = Open(
+            hub, 4, i => i < 3 ? new Pipe(new PipeOptions(pauseWriterThreshold: 8, resumeWriterThreshold: 4)) : new Pipe(), time);
 
         hub.Broadcast([Frame("a frame that fills the pipe", 1)]);
         hub.Broadcast([Frame("b", 2)]);
@@ -159,12 +153,7 @@ public sealed class RoomFanOutTests
 
         var last = await pipes[2].Reader.ReadAsync(stop.Token);
         pipes[2].Reader.AdvanceTo(last.Buffer.End);
-        foreach (var connection in connections)
-        {
-            connection.Complete();
-        }
-
-        await Task.WhenAll(runs).WaitAsync(stop.Token);
+        await EndAsync(connections, runs, stop);
     }
 
     private static void AssertRead(Pipe[] pipes, string expected, string because)
@@ -185,10 +174,11 @@ public sealed class RoomFanOutTests
 
     private static SseFrame Frame(string text, long sequence) => new(Encoding.UTF8.GetBytes(text + "\n"), new LogId(1, sequence));
 
-    private static (SseWriter[] Connections, Pipe[] Pipes, Task[] Runs, CancellationTokenSource Stop) Open(RoomFanOut hub, int count)
+    private static (SseWriter[] Connections, Pipe[] Pipes, Task[] Runs, CancellationTokenSource Stop) Open(
+        RoomFanOut hub, int count, Func<int, Pipe>? pipe = null, TimeProvider? time = null)
     {
-        var connections = Enumerable.Range(0, count).Select(_ => new SseWriter(16)).ToArray();
-        var pipes = connections.Select(_ => new Pipe()).ToArray();
+        var connections = Enumerable.Range(0, count).Select(_ => new SseWriter(16, time)).ToArray();
+        var pipes = Enumerable.Range(0, count).Select(i => pipe?.Invoke(i) ?? new Pipe()).ToArray();
         var stop = new CancellationTokenSource(Wait.Default);
         var runs = connections.Select((c, i) => c.RunAsync(pipes[i].Writer, stop.Token)).ToArray();
         foreach (var connection in connections)
