@@ -1,4 +1,3 @@
-using System.Net.ServerSentEvents;
 using System.Text;
 using SseChat.LoadDriver;
 using SseChat.Web.Bus;
@@ -133,30 +132,6 @@ public sealed class LoadDriverTests
             Assert.Equal(7, seq);
             Assert.Equal(1732000000000, sentMs);
         }
-    }
-
-    [Fact]
-    public async Task The_marker_survives_the_apps_rendering_and_framing_and_the_parser_finds_it()
-    {
-        var frames = TestPresence.Frames(new FragmentRenderer());
-        var text = LoadText.Format("run1", 1234, 1732000000000, 300);
-        var message = new ChatEvent(ChatEventKind.Message, ChatOptions.Lobby, "ann <b>", text, DateTimeOffset.UnixEpoch, new LogId(5, 0));
-        var joined = new PresenceChanges();
-        joined.Add(new ChatEvent(ChatEventKind.UserJoined, ChatOptions.Lobby, "ann <b>", "", DateTimeOffset.UnixEpoch, Presence: new PresenceStamp(1, 1)));
-        var stream = new MemoryStream([
-            .. frames.Hello.Bytes,
-            .. frames.PresenceUpdate(joined, list: null)!.Value.Bytes,
-            .. frames.Message(message).Bytes,
-        ]);
-
-        var parsed = new List<long>();
-        await foreach (var item in SseParser.Create(stream, StreamReceiver.CreateParser("run1")).EnumerateAsync())
-        {
-            parsed.Add(item.Data);
-        }
-
-        Assert.Equal([StreamReceiver.Control, StreamReceiver.OtherContent, 1234], parsed);
-        Assert.Contains(text, Encoding.UTF8.GetString(frames.Message(message).Bytes), StringComparison.Ordinal);
     }
 
     [Fact]

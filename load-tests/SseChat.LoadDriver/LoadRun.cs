@@ -39,14 +39,6 @@ internal static class LoadRun
         var ledger = new DeliveryLedger(options.MessageCount, trackArrivals: faulted);
         var reconnection = faulted ? new Reconnection() : null;
 
-        using var streamHandler = new SocketsHttpHandler
-        {
-            UseCookies = false,
-            AllowAutoRedirect = false,
-            MaxConnectionsPerServer = int.MaxValue,
-            ConnectTimeout = TimeSpan.FromSeconds(10),
-        };
-        using var streamHttp = new HttpClient(streamHandler) { Timeout = Timeout.InfiniteTimeSpan };
         using var postHandler = new SocketsHttpHandler
         {
             UseCookies = false,
@@ -65,7 +57,7 @@ internal static class LoadRun
         progress.WriteLine($"run {run}: opening {options.Clients} streams on {instances.Length} instance(s)");
         using var streams = new StreamSet([.. instances.Select(i => i.Events)], options.Clients, ledger.MessageCount, options.OpenConcurrency, cancellationToken);
         var openStart = Stopwatch.GetTimestamp();
-        streams.Start(streamHttp, StreamReceiver.CreateParser(run), ledger, options.OpenTimeout, reconnection);
+        streams.Start(System.Text.Encoding.ASCII.GetBytes(run), ledger, options.OpenTimeout, reconnection);
         await WaitAllSettledAsync(streams, options.OpenTimeout, progress, cancellationToken);
         var openSeconds = Stopwatch.GetElapsedTime(openStart).TotalSeconds;
         var settleStart = Stopwatch.GetTimestamp();

@@ -1,11 +1,13 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
-using System.Net.ServerSentEvents;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
 
 namespace SseChat.LoadDriver;
 
 /// <summary>
-/// One SSE stream: opens <c>GET /events</c>, parses it with the framework's <see cref="SseParser"/> and records
+/// One SSE stream: opens <c>GET /events</c> on a socket of its own, reads it with <see cref="SseWireDecoder"/> and records
 /// each delivery of this run's messages in its own bit set (so loss and duplicates are exact per stream). Only its
 /// own task writes its fields; the run reads them (a long read is atomic) to follow progress.
 /// </summary>
@@ -25,6 +27,7 @@ internal sealed class StreamReceiver
     private long _lastDeliveryAt;
     private long _reconnects;
     private long _resets;
+    private SseWireDecoder? _lastEventId; // the current (or last) connection's reader, which knows the last event id
 
     /// <param name="events">every instance's stream URL, in --urls order; the stream opens on <paramref name="instance"/>'s.</param>
     public StreamReceiver(int index, IReadOnlyList<Uri> events, int instance, int messageCount)
@@ -52,7 +55,7 @@ internal sealed class StreamReceiver
     public bool Connected { get; private set; }
 
     /// <summary>The id of the last event received with one, sent back as Last-Event-ID on reconnect.</summary>
-    public string? LastEventId { get; private set; }
+    public string? LastEventId => _lastEventId?.LastEventId;
 
     /// <summary>Ends of the stream that it reconnected after (fault runs).</summary>
     public long Reconnects => Volatile.Read(ref _reconnects);
@@ -77,21 +80,6 @@ internal sealed class StreamReceiver
     /// <summary>Whether this run's message <paramref name="seq"/> reached the stream; read after the stream's task ended or for progress.</summary>
     public bool HasSeen(long seq) => (Volatile.Read(ref _seen[seq >> 6]) & (1UL << (int)(seq & 63))) != 0;
 
-    /// <summary>Makes the parser for one run: finds the run's marker in unnamed events.</summary>
-    public static SseItemParser<long> CreateParser(string run)
-    {
-        var runBytes = System.Text.Encoding.ASCII.GetBytes(run);
-        return (eventType, data) =>
-        {
-            if (!string.Equals(eventType, SseParser.EventTypeDefault, StringComparison.Ordinal))
-            {
-                return string.Equals(eventType, "reset", StringComparison.Ordinal) ? Reset : Control;
-            }
-
-            return LoadText.TryParse(data, runBytes, out var seq, out _) ? seq : OtherContent;
-        };
-    }
-
     /// <summary>
     /// Reads the stream until the run stops it; never throws. Without <paramref name="reconnection"/> the first end
     /// is final (its cause goes to <see cref="Failure"/>). With it (fault runs), a stream that opened comes back as
@@ -99,7 +87,7 @@ internal sealed class StreamReceiver
     /// instance in --urls order (so it leaves one that is gone); every end counts as a reconnect.
     /// </summary>
     /// <param name="opened">called once: when the first event arrived, or when the stream failed before that.</param>
-    public async Task RunAsync(HttpClient http, SseItemParser<long> parser, DeliveryLedger ledger, TimeSpan openTimeout, Action opened, Reconnection? reconnection, CancellationToken stop)
+    public async Task RunAsync(byte[] run, DeliveryLedger ledger, TimeSpan openTimeout, Action opened, Reconnection? reconnection, CancellationToken stop)
     {
         var signalled = false;
         void Signal()
@@ -117,7 +105,7 @@ internal sealed class StreamReceiver
             var delay = Reconnection.FirstDelay;
             while (true)
             {
-                var (cause, delivered) = await ConnectAsync(http, _events[target], parser, ledger, Opened ? Reconnection.Bound : openTimeout, Signal, stop);
+                var (cause, delivered) = await ConnectAsync(_events[target], run, ledger, Opened ? Reconnection.Bound : openTimeout, Signal, stop);
                 if (cause is null)
                 {
                     return;
@@ -152,72 +140,89 @@ internal sealed class StreamReceiver
 
     /// <summary>One connection: null when the run stopped it, else why it ended; and whether it delivered an event.</summary>
     private async Task<(string? Cause, bool Delivered)> ConnectAsync(
-        HttpClient http, Uri events, SseItemParser<long> parser, DeliveryLedger ledger, TimeSpan bound, Action opened, CancellationToken stop)
+        Uri events, byte[] run, DeliveryLedger ledger, TimeSpan bound, Action opened, CancellationToken stop)
     {
         var delivered = false;
+        using var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        using var openBound = CancellationTokenSource.CreateLinkedTokenSource(stop);
+        openBound.CancelAfter(bound);
+        // One registration rather than a token per receive: cancelling closes the socket, which ends a pending receive.
+        await using var closeOnCancel = openBound.Token.UnsafeRegister(static s => ((Socket)s!).Dispose(), socket);
         try
         {
-            using var request = new HttpRequestMessage(HttpMethod.Get, events);
-            request.Headers.Accept.ParseAdd("text/event-stream");
-            if (LastEventId is { } resumeAfter)
-            {
-                request.Headers.TryAddWithoutValidation("Last-Event-ID", resumeAfter);
-            }
+            await socket.ConnectAsync(new DnsEndPoint(events.Host, events.Port), openBound.Token);
+            await socket.SendAsync(RequestBytes(events, LastEventId), SocketFlags.None, openBound.Token);
 
-            using var openBound = CancellationTokenSource.CreateLinkedTokenSource(stop);
-            openBound.CancelAfter(bound);
-            using var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, openBound.Token);
-            if (!response.IsSuccessStatusCode)
+            // It starts from the id the stream resumes after; only dispatched events move it (a browser's
+            // lastEventId): an id whose event was cut off is not resumed after.
+            var decoder = new SseWireDecoder(run, LastEventId);
+            _lastEventId = decoder;
+            var buffer = new byte[ReceiveBufferBytes];
+            while (true)
             {
-                return ($"GET {events} answered {(int)response.StatusCode}", false);
-            }
-
-            await using var body = await response.Content.ReadAsStreamAsync(openBound.Token);
-            await foreach (var item in SseParser.Create(body, parser).EnumerateAsync(stop))
-            {
-                if (!delivered)
+                var read = await socket.ReceiveAsync(buffer.AsMemory(), SocketFlags.None, CancellationToken.None);
+                if (read == 0)
                 {
-                    delivered = true;
-                    Connected = true;
-                    Opened = true;
-                    opened();
+                    var cause = decoder.HeadRead && decoder.CompleteAtClose ? "the server ended the stream" : "response ended";
+                    return stop.IsCancellationRequested ? (null, delivered) : (cause, delivered);
                 }
 
-                // Only dispatched events move it (a browser's lastEventId): an id whose event was cut off is not resumed after.
-                if (item.EventId is { Length: > 0 } id)
+                var input = new ReadOnlySpan<byte>(buffer, 0, read);
+                var receivedAt = 0L;
+                while (!input.IsEmpty)
                 {
-                    LastEventId = id;
-                }
-
-                var seq = item.Data;
-                if (seq < OtherContent)
-                {
-                    if (seq == Reset)
+                    var wasRead = decoder.HeadRead;
+                    if (!decoder.TryRead(ref input, out var seq))
                     {
-                        Volatile.Write(ref _resets, _resets + 1);
+                        if (!wasRead && decoder.HeadRead && decoder.StatusCode != 200)
+                        {
+                            return ($"GET {events} answered {decoder.StatusCode}", false);
+                        }
+
+                        continue;
                     }
 
-                    continue;
-                }
+                    if (!delivered)
+                    {
+                        delivered = true;
+                        Connected = true;
+                        Opened = true;
+                        openBound.CancelAfter(Timeout.InfiniteTimeSpan);
+                        opened();
+                    }
 
-                Volatile.Write(ref _contentEvents, _contentEvents + 1);
-                if (seq >= 0)
-                {
-                    Record(seq, ledger);
+                    if (seq < OtherContent)
+                    {
+                        if (seq == Reset)
+                        {
+                            Volatile.Write(ref _resets, _resets + 1);
+                        }
+
+                        continue;
+                    }
+
+                    Volatile.Write(ref _contentEvents, _contentEvents + 1);
+                    if (seq >= 0)
+                    {
+                        // One clock read per receive: the events of one read arrived together.
+                        receivedAt = receivedAt == 0 ? Stopwatch.GetTimestamp() : receivedAt;
+                        Record(seq, ledger, receivedAt);
+                    }
                 }
             }
-
-            return stop.IsCancellationRequested ? (null, delivered) : ("the server ended the stream", delivered);
-        }
-        catch (OperationCanceledException) when (stop.IsCancellationRequested)
-        {
-            return (null, delivered);
         }
 #pragma warning disable CA1031 // any failure of one stream is reported as its cause, never thrown into the run
         catch (Exception ex)
 #pragma warning restore CA1031
         {
-            return (ex is OperationCanceledException ? $"no first event within {bound.TotalSeconds:0} s" : Failures.Kind(ex), delivered);
+            if (stop.IsCancellationRequested)
+            {
+                return (null, delivered);
+            }
+
+            return (openBound.IsCancellationRequested ? $"no first event within {bound.TotalSeconds:0} s"
+                : ex is InvalidDataException ? $"malformed response: {ex.Message}"
+                : Failures.Kind(ex), delivered);
         }
         finally
         {
@@ -225,7 +230,23 @@ internal sealed class StreamReceiver
         }
     }
 
-    private void Record(long seq, DeliveryLedger ledger)
+    private const int ReceiveBufferBytes = 16 * 1024;
+
+    private static byte[] RequestBytes(Uri events, string? lastEventId)
+    {
+        var request = new StringBuilder()
+            .Append("GET ").Append(events.PathAndQuery).Append(" HTTP/1.1\r\n")
+            .Append("Host: ").Append(events.Authority).Append("\r\n")
+            .Append("Accept: text/event-stream\r\n");
+        if (lastEventId is not null)
+        {
+            request.Append("Last-Event-ID: ").Append(lastEventId).Append("\r\n");
+        }
+
+        return Encoding.ASCII.GetBytes(request.Append("\r\n").ToString());
+    }
+
+    private void Record(long seq, DeliveryLedger ledger, long now)
     {
         if (seq >= ledger.MessageCount)
         {
@@ -242,7 +263,6 @@ internal sealed class StreamReceiver
         }
 
         word |= bit;
-        var now = Stopwatch.GetTimestamp();
         ledger.RecordDelivery(seq, now);
         Volatile.Write(ref _lastDeliveryAt, now);
         Volatile.Write(ref _unique, _unique + 1);

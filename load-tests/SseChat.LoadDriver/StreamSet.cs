@@ -1,5 +1,3 @@
-using System.Net.ServerSentEvents;
-
 namespace SseChat.LoadDriver;
 
 /// <summary>
@@ -63,11 +61,11 @@ internal sealed class StreamSet : IDisposable
     public int ConnectedCount => _receivers.Count(static r => r.Connected);
 
     /// <param name="reconnection">given in fault runs: streams that end come back (see <see cref="StreamReceiver.RunAsync"/>).</param>
-    public void Start(HttpClient http, SseItemParser<long> parser, DeliveryLedger ledger, TimeSpan openTimeout, Reconnection? reconnection = null)
+    public void Start(byte[] run, DeliveryLedger ledger, TimeSpan openTimeout, Reconnection? reconnection = null)
     {
         for (var i = 0; i < _receivers.Length; i++)
         {
-            _tasks[i] = RunOneAsync(_receivers[i], http, parser, ledger, openTimeout, reconnection);
+            _tasks[i] = RunOneAsync(_receivers[i], run, ledger, openTimeout, reconnection);
         }
     }
 
@@ -81,7 +79,7 @@ internal sealed class StreamSet : IDisposable
         }
         catch (TimeoutException)
         {
-            // A stream that does not notice its cancellation is left to the HttpClient's disposal.
+            // A stream that does not notice its cancellation is left to end with the process.
         }
     }
 
@@ -102,7 +100,7 @@ internal sealed class StreamSet : IDisposable
         return n;
     }
 
-    private async Task RunOneAsync(StreamReceiver receiver, HttpClient http, SseItemParser<long> parser, DeliveryLedger ledger, TimeSpan openTimeout, Reconnection? reconnection)
+    private async Task RunOneAsync(StreamReceiver receiver, byte[] run, DeliveryLedger ledger, TimeSpan openTimeout, Reconnection? reconnection)
     {
         try
         {
@@ -132,7 +130,7 @@ internal sealed class StreamSet : IDisposable
             }
         }
 
-        await receiver.RunAsync(http, parser, ledger, openTimeout, Opened, reconnection, _stop.Token);
+        await receiver.RunAsync(run, ledger, openTimeout, Opened, reconnection, _stop.Token);
     }
 
     private void OnSettled()
