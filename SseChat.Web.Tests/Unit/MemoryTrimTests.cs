@@ -8,16 +8,21 @@ public sealed class MemoryTrimTests
 
     [Theory]
     // after a burst of 10,000 streams: 310 MB committed for 150 MB of live objects
-    [InlineData(310 * MB, 160 * MB, 10 * MB, true)]
+    [InlineData(310 * MB, 160 * MB, 160 * MB, 10 * MB, true)]
     // a small instance with a little slack: not worth a pause
-    [InlineData(100 * MB, 60 * MB, 0, false)]
+    [InlineData(100 * MB, 60 * MB, 60 * MB, 0, false)]
     // slack above 64 MB but under half of a large live heap
-    [InlineData(1300 * MB, 1000 * MB, 0, false)]
+    [InlineData(1300 * MB, 1000 * MB, 1000 * MB, 0, false)]
     // the same heap with half of it free gaps: the gaps count as slack
-    [InlineData(1300 * MB, 1000 * MB, 500 * MB, true)]
-    public void A_trim_is_worth_it_only_when_committed_memory_far_exceeds_the_live_objects(
-        long committed, long heap, long fragmented, bool expected)
+    [InlineData(1300 * MB, 1000 * MB, 1000 * MB, 500 * MB, true)]
+    // the last collection ran early in the burst (120 MB committed, 110 MB heap) and none since: the 300 MB the heap
+    // holds now are what a collection would give back
+    [InlineData(120 * MB, 300 * MB, 110 * MB, 0, true)]
+    // a quiet instance that allocated a little since its last collection
+    [InlineData(200 * MB, 170 * MB, 160 * MB, 0, false)]
+    public void A_trim_is_worth_it_only_when_the_memory_held_far_exceeds_the_live_objects(
+        long committedAtLastCollection, long heapNow, long heapAtLastCollection, long fragmented, bool expected)
     {
-        Assert.Equal(expected, MemoryTrim.IsWorthTrimming(committed, heap, fragmented));
+        Assert.Equal(expected, MemoryTrim.IsWorthTrimming(committedAtLastCollection, heapNow, heapAtLastCollection, fragmented));
     }
 }

@@ -31,12 +31,16 @@ internal sealed class MemoryTrim(IOptions<ChatOptions> options, TimeProvider tim
 
     /// <summary>
     /// True when the GC holds far more memory than the live objects take, as of the last collection: the heap without its
-    /// free gaps against what is committed, at least <see cref="WorthTrimmingBytes"/> apart and at least half the live size.
+    /// free gaps against what is held, at least <see cref="WorthTrimmingBytes"/> apart and at least half the live size.
+    /// What is held is the larger of what the last collection left committed and what the heap holds now
+    /// (<paramref name="heapNow"/>, <see cref="GC.GetTotalMemory(bool)"/>): the collection figures are only as new as the
+    /// last collection, and after a burst the last one may have run in its middle, with most of the burst allocated
+    /// after it and no collection since on an instance that has gone quiet.
     /// </summary>
-    public static bool IsWorthTrimming(long committedBytes, long heapBytes, long fragmentedBytes)
+    public static bool IsWorthTrimming(long committedBytes, long heapNow, long heapBytes, long fragmentedBytes)
     {
         var live = heapBytes - fragmentedBytes;
-        return committedBytes - live >= Math.Max(WorthTrimmingBytes, live / 2);
+        return Math.Max(committedBytes, heapNow) - live >= Math.Max(WorthTrimmingBytes, live / 2);
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -64,7 +68,7 @@ internal sealed class MemoryTrim(IOptions<ChatOptions> options, TimeProvider tim
             var info = GC.GetGCMemoryInfo();
             if (time.GetElapsedTime(quietSince, now) < QuietFor
                 || (lastTrim != long.MinValue && time.GetElapsedTime(lastTrim, now) < interval)
-                || !IsWorthTrimming(info.TotalCommittedBytes, info.HeapSizeBytes, info.FragmentedBytes))
+                || !IsWorthTrimming(info.TotalCommittedBytes, GC.GetTotalMemory(forceFullCollection: false), info.HeapSizeBytes, info.FragmentedBytes))
             {
                 continue;
             }
