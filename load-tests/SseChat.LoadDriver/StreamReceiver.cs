@@ -27,7 +27,7 @@ internal sealed class StreamReceiver
     private long _lastDeliveryAt;
     private long _reconnects;
     private long _resets;
-    private SseWireDecoder? _lastEventId; // the current (or last) connection's reader, which knows the last event id
+    private SseWireDecoder? _reader; // the current (or last) connection's reader: it knows the last event id
 
     /// <param name="events">every instance's stream URL, in --urls order; the stream opens on <paramref name="instance"/>'s.</param>
     public StreamReceiver(int index, IReadOnlyList<Uri> events, int instance, int messageCount)
@@ -55,7 +55,7 @@ internal sealed class StreamReceiver
     public bool Connected { get; private set; }
 
     /// <summary>The id of the last event received with one, sent back as Last-Event-ID on reconnect.</summary>
-    public string? LastEventId => _lastEventId?.LastEventId;
+    public string? LastEventId => _reader?.LastEventId;
 
     /// <summary>Ends of the stream that it reconnected after (fault runs).</summary>
     public long Reconnects => Volatile.Read(ref _reconnects);
@@ -156,7 +156,7 @@ internal sealed class StreamReceiver
             // It starts from the id the stream resumes after; only dispatched events move it (a browser's
             // lastEventId): an id whose event was cut off is not resumed after.
             var decoder = new SseWireDecoder(run, LastEventId);
-            _lastEventId = decoder;
+            _reader = decoder;
             var buffer = new byte[ReceiveBufferBytes];
             while (true)
             {
