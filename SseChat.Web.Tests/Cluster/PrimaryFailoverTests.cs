@@ -36,7 +36,8 @@ public sealed class PrimaryFailoverTests
             try
             {
                 var (report, context) = await FaultRuns.RunAsync(output, instances, primary.ProcessId,
-                    new PrimaryFaults(() => cluster.PrimaryOfAsync(lobby), instances), FaultKind.PrimaryKill,
+                    new PrimaryFaults(() => cluster.PrimaryOfAsync(lobby), instances, async killed => (await cluster.PrimaryOfAsync(lobby)).Port != killed.Port),
+                    FaultKind.PrimaryKill,
                     clients: 60, seconds: 14, faultFor: TimeSpan.FromSeconds(5));
 
                 AssertNothingAcknowledgedLost(report, context);
@@ -60,13 +61,16 @@ public sealed class PrimaryFailoverTests
             await using var instances = await Instances.StartAsync(3, sentinels.Configuration, AckedByAReplica);
             var primary = (await sentinels.PrimaryAsync())!;
 
-            // Sentinel turns the old primary into a replica 10 s after it is back (and until then it refuses to count
-            // as one), so posts are refused for about 13 s after the kill: posting goes on long enough to see the end.
+            // Sentinel turns the old primary into a replica about 10 s after it is back (and until then the promoted
+            // one has no replica to confirm a post), so posts are refused for about 15 s after it is started again:
+            // posting goes on long enough to see them accepted again.
             var (report, context) = await FaultRuns.RunAsync(output, instances, primary.ProcessId,
-                new PrimaryFaults(async () => (await sentinels.PrimaryAsync())!, instances), FaultKind.PrimaryKill,
-                clients: 60, seconds: 20, faultFor: TimeSpan.FromSeconds(3));
+                new PrimaryFaults(async () => (await sentinels.PrimaryAsync())!, instances, sentinels.FailedOverFromAsync),
+                FaultKind.PrimaryKill,
+                clients: 60, seconds: 28, faultFor: TimeSpan.FromSeconds(3));
 
             AssertNothingAcknowledgedLost(report, context);
+            Assert.True(report.Fault!.RecoverMs is not null, context); // the instances write to the new primary
             Assert.NotEqual(primary.Port, (await sentinels.PrimaryAsync())?.Port); // Sentinel promoted the replica
         }
     }
@@ -85,7 +89,7 @@ public sealed class PrimaryFailoverTests
     }
 
     /// <summary>Kills the primary that holds the room now and, after the fault's time, starts it again (it rejoins as a replica).</summary>
-    private sealed class PrimaryFaults(Func<Task<RedisServer>> primary, Instances instances) : IFaultTarget
+    private sealed class PrimaryFaults(Func<Task<RedisServer>> primary, Instances instances, Func<RedisServer, Task<bool>> failedOver) : IFaultTarget
     {
         private RedisServer? _killed;
 
@@ -97,6 +101,10 @@ public sealed class PrimaryFailoverTests
 
         public async Task<int?> StartRedisAsync(CancellationToken cancellationToken)
         {
+            // Started again only once the replica has taken over: Sentinel needs its quorum's votes, which on a busy
+            // machine can take longer than the fault's time (a failed vote is tried again only after twice the failover
+            // timeout), and the killed server back before that is the primary again: no failover to test.
+            await Wait.UntilAsync(() => failedOver(_killed!), TimeSpan.FromSeconds(30), "the replica to be promoted");
             await _killed!.StartAsync();
             return _killed.ProcessId;
         }

@@ -51,6 +51,20 @@ public sealed class RedisSentinels : IAsyncLifetime, IAsyncDisposable
         return new[] { First, Second }.SingleOrDefault(s => s.Port == port);
     }
 
+    /// <summary>
+    /// Whether a failover away from <paramref name="old"/> has finished: every sentinel names the same other server, and
+    /// that server says it is a primary. (One sentinel may name the replica while the failover is still under way, and a
+    /// failover can still be abandoned then.)
+    /// </summary>
+    public async Task<bool> FailedOverFromAsync(RedisServer old)
+    {
+        var named = await Task.WhenAll(_sentinels.Select(async s => Values(await s.CommandAsync($"SENTINEL get-master-addr-by-name {ServiceName}"))));
+        var ports = named.Select(lines => lines.Length == 2 ? lines[1] : null).Distinct().ToArray();
+        var promoted = new[] { First, Second }.SingleOrDefault(s => ports.Length == 1 && ports[0] == s.Port.ToString(CultureInfo.InvariantCulture));
+        return promoted is not null && promoted != old
+            && (await promoted.CommandAsync("INFO replication")).Contains("role:master", StringComparison.Ordinal);
+    }
+
     /// <summary>How many replicas <paramref name="server"/> has connected, as it says itself.</summary>
     public static async Task<int> ReplicaCountAsync(RedisServer server)
     {
