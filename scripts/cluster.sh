@@ -144,8 +144,11 @@ cluster_ok() {
 # replica promoted before the last down becomes the replica again and takes the primary's data.
 up_sentinel() {
   local i port sentinels=() dir="$run_dir/sentinel"
-  start_redis redis1 "$redis_port" "$dir/primary"
-  start_redis redis2 $((redis_port + 1)) "$dir/replica" --replicaof 127.0.0.1 "$redis_port"
+  # A primary takes writes only while its replica follows it: a killed primary that comes back is a primary of its
+  # own for about 10 s before the sentinels demote it, and would take posts that its demotion then throws away.
+  local lone=(--min-replicas-to-write 1 --min-replicas-max-lag 10)
+  start_redis redis1 "$redis_port" "$dir/primary" "${lone[@]}"
+  start_redis redis2 $((redis_port + 1)) "$dir/replica" "${lone[@]}" --replicaof 127.0.0.1 "$redis_port"
   for ((i = 2; i < 5; i++)); do
     port=$((redis_port + i))
     sentinels+=("127.0.0.1:$port")

@@ -10,6 +10,13 @@ public sealed class RedisSentinels : IAsyncLifetime, IAsyncDisposable
 {
     public const string ServiceName = "ssechat";
 
+    /// <summary>
+    /// A primary takes writes only while a replica follows it (as README advises with <c>Redis:AckReplicas</c>): the
+    /// killed primary, back before Sentinel demotes it, is a primary of its own and would otherwise take appends that
+    /// its demotion then throws away.
+    /// </summary>
+    private static readonly string[] NoLoneWrites = ["--min-replicas-to-write", "1", "--min-replicas-max-lag", "10"];
+
     private RedisServer[] _sentinels = [];
 
     public RedisServer First { get; private set; } = null!;
@@ -21,9 +28,9 @@ public sealed class RedisSentinels : IAsyncLifetime, IAsyncDisposable
 
     public async Task InitializeAsync()
     {
-        First = new RedisServer { AppendOnly = true };
+        First = new RedisServer { AppendOnly = true, Arguments = [.. NoLoneWrites] };
         await First.StartAsync();
-        Second = new RedisServer { AppendOnly = true, Arguments = ["--replicaof", "127.0.0.1", First.Port.ToString(CultureInfo.InvariantCulture)] };
+        Second = new RedisServer { AppendOnly = true, Arguments = [.. NoLoneWrites, "--replicaof", "127.0.0.1", First.Port.ToString(CultureInfo.InvariantCulture)] };
         await Second.StartAsync();
         _sentinels = Enumerable.Range(0, 3).Select(_ =>
         {

@@ -59,9 +59,10 @@ internal static class RedisResilience
     /// <summary>
     /// Refusals that pass within a moment, while a cluster or a Sentinel setup changes: a slot being migrated with the
     /// room's keys split between two nodes (TRYAGAIN), a shard without a primary until its replica is promoted
-    /// (CLUSTERDOWN), a demoted primary the client still writes to (READONLY), a server loading its data (LOADING).
+    /// (CLUSTERDOWN), a demoted primary the client still writes to (READONLY), a server loading its data (LOADING), a
+    /// primary set with <c>min-replicas-to-write</c> while no replica follows it (NOREPLICAS).
     /// </summary>
-    private static readonly string[] TransientReplies = ["TRYAGAIN", "CLUSTERDOWN", "MASTERDOWN", "READONLY", "LOADING"];
+    private static readonly string[] TransientReplies = ["TRYAGAIN", "CLUSTERDOWN", "MASTERDOWN", "READONLY", "LOADING", "NOREPLICAS"];
 
     private static void AddRetries(ResiliencePipelineBuilder builder) =>
         builder
