@@ -71,6 +71,9 @@ public sealed class PrimaryFailoverTests
 
             AssertNothingAcknowledgedLost(report, context);
             Assert.True(report.Fault!.RecoverMs is not null, context); // the instances write to the new primary
+            // Refused within the README's "about 2 s" meanwhile: StackExchange.Redis's Sentinel support blocks pool
+            // threads while it follows the failover, and with the pool's default minimum posts waited 2–6 s.
+            Assert.True(report.PostP99Ms < 2500, context);
             Assert.NotEqual(primary.Port, (await sentinels.PrimaryAsync())?.Port); // Sentinel promoted the replica
         }
     }

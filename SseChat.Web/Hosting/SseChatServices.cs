@@ -34,7 +34,11 @@ public static class SseChatServices
         services.AddResiliencePipeline(RedisResilience.Reads, RedisResilience.ConfigureReads);
         services.AddSingleton(sp => new RedisKeys(sp.GetRequiredService<IOptions<RedisOptions>>().Value.KeyPrefix));
         services.AddSingleton<IConnectionMultiplexer>(sp =>
-            ConnectionMultiplexer.Connect(sp.GetRequiredService<IOptions<RedisOptions>>().Value.ToConfigurationOptions()));
+        {
+            var options = sp.GetRequiredService<IOptions<RedisOptions>>().Value.ToConfigurationOptions();
+            SentinelThreads.Reserve(options);
+            return ConnectionMultiplexer.Connect(options);
+        });
         services.AddSingleton<RedisReplicaWait>();
         services.AddSingleton<RedisGateway>();
         services.AddSingleton<InProcessChatBus>();
