@@ -15,13 +15,15 @@ public sealed class LoadDriverTests
     public void Options_parse_both_argument_forms()
     {
         var options = DriverOptions.Parse(["--urls", "http://127.0.0.1:5001, http://localhost:5002/", "--clients=300", "--rate", "100",
-            "--seconds", "2.5", "--payload", "200", "--pids", "10,20", "--warmup", "3", "--label", "aof always"]);
+            "--seconds", "2.5", "--payload", "200", "--pids", "10,20", "--warmup", "3", "--label", "aof always", "--stream-headers", "browser"]);
 
         Assert.Equal(["http://127.0.0.1:5001/", "http://localhost:5002/"], options.Urls.Select(u => u.ToString()));
         Assert.Equal(300, options.Clients);
         Assert.Equal(100, options.Rate);
         Assert.Equal(250, options.MessageCount);
         Assert.Equal(200, options.PayloadBytes);
+        Assert.True(options.BrowserHeaders);
+        Assert.False(DriverOptions.Parse(["--urls", "http://127.0.0.1:1"]).BrowserHeaders);
         Assert.Equal([10, 20], options.Pids);
         Assert.Equal(TimeSpan.FromSeconds(3), options.Warmup);
         Assert.Equal("aof always", options.Label);
@@ -34,6 +36,7 @@ public sealed class LoadDriverTests
     [InlineData("--urls", "http://127.0.0.1:1", "--payload", "2001")]
     [InlineData("--urls", "http://127.0.0.1:1", "--pids", "12,abc")]
     [InlineData("--urls", "http://127.0.0.1:1", "--run-id", "has-dash")]
+    [InlineData("--urls", "http://127.0.0.1:1", "--stream-headers", "firefox")]
     [InlineData("--urls", "http://127.0.0.1:1", "--rate")]
     [InlineData("--urls", "http://10.1.2.3:5001")]
     [InlineData("--urls", "http://example.com")]

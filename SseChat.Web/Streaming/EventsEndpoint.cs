@@ -1,3 +1,5 @@
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.Primitives;
 using SseChat.Web.Bus;
 using SseChat.Web.Chat;
 using SseChat.Web.Hosting;
@@ -52,10 +54,30 @@ internal static class EventsEndpoint
             return; // the client went away before its stream started
         }
 
+        ReleaseRequestHeaders(context);
         await using (session.ConfigureAwait(false))
         {
             await session.RunAsync(context).ConfigureAwait(false);
         }
+    }
+
+    /// <summary>
+    /// Everything the stream needs from its request is read by now (the room, the resume point, the person's cookies);
+    /// the request's headers and the cookies parsed from them would otherwise stay for the stream's whole life (a browser
+    /// sends one to two kilobytes of them, held as UTF-16 strings, and the parsed cookies again). Each header is emptied
+    /// before the collection is cleared: Kestrel's <c>Clear</c> keeps the values of the headers it knows, to reuse them
+    /// for the connection's next request.
+    /// </summary>
+    private static void ReleaseRequestHeaders(HttpContext context)
+    {
+        var headers = context.Request.Headers;
+        foreach (var name in headers.Keys.ToArray())
+        {
+            headers[name] = StringValues.Empty;
+        }
+
+        headers.Clear();
+        context.Features.Set<IRequestCookiesFeature>(null);
     }
 
     /// <summary>A stream's path (the lobby's or a room's): errors there are plain text, never the HTML error page.</summary>

@@ -44,6 +44,9 @@ internal sealed record DriverOptions
     /// <summary>Keeps the streams open and idle this long after they settled, before posting (memory of idle streams).</summary>
     public TimeSpan Hold { get; init; } = TimeSpan.Zero;
 
+    /// <summary>Send each stream's request with the headers and cookies a browser sends (<c>--stream-headers browser</c>), not the bare minimum.</summary>
+    public bool BrowserHeaders { get; init; }
+
     /// <summary>Posts at the same rate this long before the measured window (JIT, pools, caches); not counted.</summary>
     public TimeSpan Warmup { get; init; } = TimeSpan.Zero;
 
@@ -93,6 +96,8 @@ internal sealed record DriverOptions
           --drain S               wait for late deliveries after the last POST (default 10)
           --warmup S              post at the same rate this long first, unmeasured (default 0)
           --hold S                keep the streams open and idle this long before posting (default 0)
+          --stream-headers KIND   minimal (default: Host, Accept) or browser (what Chrome sends with an EventSource:
+                                  user agent, client hints, fetch metadata, referer, languages, and three cookies)
           --open-timeout S        every stream must deliver its first event within this (default 120)
           --settle-timeout S      bound for the presence updates to die down before posting (default 60)
           --open-concurrency N    streams being opened at once (default 64)
@@ -183,6 +188,12 @@ internal sealed record DriverOptions
             Pids = values.TryGetValue("pids", out var pids) ? ParsePids(pids) : [],
             Drain = Duration(values, "drain", 10),
             Hold = Duration(values, "hold", 0),
+            BrowserHeaders = values.TryGetValue("stream-headers", out var headers) && headers switch
+            {
+                "browser" => true,
+                "minimal" => false,
+                _ => throw new ArgumentException($"--stream-headers must be minimal or browser, not {headers}."),
+            },
             Warmup = Duration(values, "warmup", 0),
             OpenTimeout = Duration(values, "open-timeout", 120),
             SettleTimeout = Duration(values, "settle-timeout", 60),
@@ -303,7 +314,7 @@ internal sealed record DriverOptions
 
     private static readonly HashSet<string> Known = new(StringComparer.Ordinal)
     {
-        "urls", "clients", "rate", "seconds", "payload", "pids", "drain", "hold", "warmup", "open-timeout", "settle-timeout",
+        "urls", "clients", "rate", "seconds", "payload", "pids", "drain", "hold", "stream-headers", "warmup", "open-timeout", "settle-timeout",
         "open-concurrency", "post-connections", "run-id", "label", "fault", "fault-at", "fault-for", "fault-instance", "redis-start",
     };
 

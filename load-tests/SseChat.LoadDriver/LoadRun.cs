@@ -55,7 +55,7 @@ internal static class LoadRun
 
         // Phase 1: every stream open (first event received), then quiet (the presence updates of the burst delivered).
         progress.WriteLine($"run {run}: opening {options.Clients} streams on {instances.Length} instance(s)");
-        using var streams = new StreamSet([.. instances.Select(i => i.Events)], options.Clients, ledger.MessageCount, options.OpenConcurrency, cancellationToken);
+        using var streams = new StreamSet([.. instances.Select(i => i.Events)], options.Clients, ledger.MessageCount, options.OpenConcurrency, options.BrowserHeaders, cancellationToken);
         var openStart = Stopwatch.GetTimestamp();
         streams.Start(System.Text.Encoding.ASCII.GetBytes(run), ledger, options.OpenTimeout, reconnection);
         await WaitAllSettledAsync(streams, options.OpenTimeout, progress, cancellationToken);

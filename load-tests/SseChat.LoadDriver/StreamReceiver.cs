@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
+using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
@@ -27,12 +28,14 @@ internal sealed class StreamReceiver
     private long _lastDeliveryAt;
     private long _reconnects;
     private long _resets;
+    private readonly bool _browserHeaders;
     private SseWireDecoder? _reader; // the current (or last) connection's reader: it knows the last event id
 
     /// <param name="events">every instance's stream URL, in --urls order; the stream opens on <paramref name="instance"/>'s.</param>
-    public StreamReceiver(int index, IReadOnlyList<Uri> events, int instance, int messageCount)
+    public StreamReceiver(int index, IReadOnlyList<Uri> events, int instance, int messageCount, bool browserHeaders = false)
     {
         Index = index;
+        _browserHeaders = browserHeaders;
         _events = events;
         Instance = instance;
         _seen = new ulong[Bitmaps.Words(messageCount)];
@@ -151,7 +154,7 @@ internal sealed class StreamReceiver
         try
         {
             await socket.ConnectAsync(new DnsEndPoint(events.Host, events.Port), openBound.Token);
-            await socket.SendAsync(RequestBytes(events, LastEventId), SocketFlags.None, openBound.Token);
+            await socket.SendAsync(RequestBytes(events, LastEventId, _browserHeaders ? Index : null), SocketFlags.None, openBound.Token);
 
             // It starts from the id the stream resumes after; only dispatched events move it (a browser's
             // lastEventId): an id whose event was cut off is not resumed after.
@@ -232,7 +235,7 @@ internal sealed class StreamReceiver
 
     private const int ReceiveBufferBytes = 16 * 1024;
 
-    private static byte[] RequestBytes(Uri events, string? lastEventId)
+    private static byte[] RequestBytes(Uri events, string? lastEventId, int? browser)
     {
         var request = new StringBuilder()
             .Append("GET ").Append(events.PathAndQuery).Append(" HTTP/1.1\r\n")
@@ -241,6 +244,23 @@ internal sealed class StreamReceiver
         if (lastEventId is not null)
         {
             request.Append("Last-Event-ID: ").Append(lastEventId).Append("\r\n");
+        }
+
+        if (browser is { } n)
+        {
+            // What Chrome 131 sends with an EventSource, with this browser's own cookies: its id, its nickname, and the
+            // antiforgery cookie its page got (the same length as the app's).
+            var id = Convert.ToBase64String(BitConverter.GetBytes((long)n).Concat(new byte[8]).ToArray()).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+            request
+                .Append("Connection: keep-alive\r\nCache-Control: no-cache\r\n")
+                .Append("sec-ch-ua-platform: \"Linux\"\r\n")
+                .Append("User-Agent: Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36\r\n")
+                .Append("sec-ch-ua: \"Google Chrome\";v=\"131\", \"Chromium\";v=\"131\", \"Not_A Brand\";v=\"24\"\r\n")
+                .Append("sec-ch-ua-mobile: ?0\r\nSec-Fetch-Site: same-origin\r\nSec-Fetch-Mode: cors\r\nSec-Fetch-Dest: empty\r\n")
+                .Append("Referer: ").Append(events.GetLeftPart(UriPartial.Authority)).Append("/\r\n")
+                .Append("Accept-Encoding: gzip, deflate, br, zstd\r\nAccept-Language: en-GB,en;q=0.9\r\n")
+                .Append("Cookie: .AspNetCore.Antiforgery.9fXoN5jHCXs=").Append('C', 190)
+                .Append("; ssechat-id=").Append(id).Append("; ssechat-nick=guest-").Append(n.ToString("x5", CultureInfo.InvariantCulture)).Append("\r\n");
         }
 
         return Encoding.ASCII.GetBytes(request.Append("\r\n").ToString());

@@ -14,12 +14,12 @@ internal sealed class StreamSet : IDisposable
     private readonly TaskCompletionSource _allSettled = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int _pending;
 
-    public StreamSet(IReadOnlyList<Uri> events, int clients, int messageCount, int openConcurrency, CancellationToken cancellationToken)
+    public StreamSet(IReadOnlyList<Uri> events, int clients, int messageCount, int openConcurrency, bool browserHeaders, CancellationToken cancellationToken)
     {
         _receivers = new StreamReceiver[clients];
         for (var i = 0; i < clients; i++)
         {
-            _receivers[i] = new StreamReceiver(i, events, i % events.Count, messageCount);
+            _receivers[i] = new StreamReceiver(i, events, i % events.Count, messageCount, browserHeaders);
         }
 
         _tasks = new Task[clients];
