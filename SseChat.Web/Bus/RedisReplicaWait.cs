@@ -28,7 +28,9 @@ internal sealed class RedisReplicaWait : IAsyncDisposable
         if (Enabled)
         {
             // Made with the rest of the bus, never on a request (a connect blocks a thread).
-            _connection = ConnectionMultiplexer.Connect(_options.ToConfigurationOptions("ssechat-acks"));
+            var configuration = _options.ToConfigurationOptions("ssechat-acks");
+            SentinelThreads.Reserve(configuration);
+            _connection = ConnectionMultiplexer.Connect(configuration);
         }
     }
 
