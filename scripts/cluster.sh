@@ -119,9 +119,9 @@ up_redis_cluster() {
     port=$((redis_port + i))
     nodes+=("127.0.0.1:$port")
     # cluster-node-timeout 2000: a dead primary's replica takes over within a few seconds; the other shards go on
-    # serving meanwhile (require-full-coverage no).
+    # serving meanwhile (require-full-coverage no). A primary takes writes only while its replica follows it.
     start_redis "redis$((i + 1))" "$port" "$dir/$port" --cluster-enabled yes --cluster-config-file nodes.conf \
-      --cluster-node-timeout 2000 --cluster-require-full-coverage no
+      --cluster-node-timeout 2000 --cluster-require-full-coverage no --min-replicas-to-write 1 --min-replicas-max-lag 10
   done
   if [ ! -f "$dir/ports" ]; then
     "$redis_cli" --cluster create "${nodes[@]}" --cluster-replicas 1 --cluster-yes >"$logs/cluster-create.log" 2>&1 ||

@@ -36,6 +36,9 @@ public sealed class RedisCluster : IAsyncLifetime, IAsyncDisposable
                 "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf", "--cluster-node-timeout", "2000",
                 // The other shards go on serving while one fails over (the default stops the whole cluster).
                 "--cluster-require-full-coverage", "no",
+                // A primary takes writes only while its replica follows it (README): a promoted replica refuses posts
+                // until the old primary is back as its replica, rather than storing and showing posts it cannot confirm.
+                "--min-replicas-to-write", "1", "--min-replicas-max-lag", "10",
             ],
         }).ToArray();
         await Task.WhenAll(_nodes.Select(n => n.StartAsync()));
