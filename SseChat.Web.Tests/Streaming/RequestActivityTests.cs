@@ -1,6 +1,4 @@
-using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.DependencyInjection;
 using SseChat.Web.Tests.Infrastructure;
@@ -18,34 +16,17 @@ public sealed class RequestActivityTests
     [InlineData("Warning", true)]
     public async Task A_stream_carries_a_hosting_activity_only_when_the_hosting_log_is_turned_on(string? level, bool expected)
     {
-        var seen = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var probe = new StreamContextProbe();
         await using var app = new ChatAppFactory(
             level is null ? null : new() { ["Logging:LogLevel:Microsoft.AspNetCore.Hosting.Diagnostics"] = level },
-            web => web.ConfigureServices(services => services.AddSingleton<IStartupFilter>(new ActivityProbe(seen))));
+            web => web.ConfigureServices(services => services.AddSingleton<IStartupFilter>(probe)));
         using var client = app.CreateClient();
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
 
         using var stream = await client.GetAsync(new Uri("/events", UriKind.Relative), HttpCompletionOption.ResponseHeadersRead, timeout.Token);
 
         Assert.Equal(System.Net.HttpStatusCode.OK, stream.StatusCode);
-        Assert.Equal(expected, await seen.Task.WaitAsync(timeout.Token));
-    }
-
-    /// <summary>First in the pipeline: reports whether the stream's request got an Activity from hosting.</summary>
-    private sealed class ActivityProbe(TaskCompletionSource<bool> seen) : IStartupFilter
-    {
-        public Action<IApplicationBuilder> Configure(Action<IApplicationBuilder> next) => app =>
-        {
-            app.Use(async (context, inner) =>
-            {
-                if (context.Request.Path == "/events")
-                {
-                    seen.TrySetResult(context.Features.Get<IHttpActivityFeature>()?.Activity is not null);
-                }
-
-                await inner(context);
-            });
-            next(app);
-        };
+        var context = await probe.Context.WaitAsync(timeout.Token);
+        Assert.Equal(expected, context.Features.Get<IHttpActivityFeature>()?.Activity is not null);
     }
 }

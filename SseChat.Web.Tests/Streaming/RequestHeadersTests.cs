@@ -1,7 +1,5 @@
 using System.Net;
-using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.DependencyInjection;
 using SseChat.Web.Chat;
@@ -19,8 +17,8 @@ public sealed class RequestHeadersTests
     [Fact]
     public async Task An_open_stream_keeps_no_request_headers_once_it_has_read_the_person_from_them()
     {
-        var captured = new TaskCompletionSource<HttpContext>(TaskCreationOptions.RunContinuationsAsynchronously);
-        await using var app = new ChatAppFactory(configure: web => web.ConfigureServices(services => services.AddSingleton<IStartupFilter>(new ContextProbe(captured))));
+        var probe = new StreamContextProbe();
+        await using var app = new ChatAppFactory(configure: web => web.ConfigureServices(services => services.AddSingleton<IStartupFilter>(probe)));
         using var browser = new ChatBrowser();
         browser.Cookies.Add(app.BaseAddress, new Cookie(Nickname.CookieName, "header-probe"));
 
@@ -29,26 +27,8 @@ public sealed class RequestHeadersTests
         var joined = await stream.WaitForAsync(e => e.Kind == "user-joined", "own join notice");
 
         Assert.Contains("header-probe", joined.Data, StringComparison.Ordinal); // the nick came from the cookie
-        var context = await captured.Task.WaitAsync(TimeSpan.FromSeconds(10));
+        var context = await probe.Context.WaitAsync(TimeSpan.FromSeconds(10));
         Assert.Empty(context.Request.Headers);
         Assert.Null(context.Features.Get<IRequestCookiesFeature>());
-    }
-
-    /// <summary>First in the pipeline: hands over the stream's HttpContext.</summary>
-    private sealed class ContextProbe(TaskCompletionSource<HttpContext> captured) : IStartupFilter
-    {
-        public Action<IApplicationBuilder> Configure(Action<IApplicationBuilder> next) => app =>
-        {
-            app.Use(async (context, inner) =>
-            {
-                if (context.Request.Path == "/events")
-                {
-                    captured.TrySetResult(context);
-                }
-
-                await inner(context);
-            });
-            next(app);
-        };
     }
 }
