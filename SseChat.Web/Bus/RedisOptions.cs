@@ -32,6 +32,17 @@ public sealed class RedisOptions
 
     public bool Enabled => !string.IsNullOrWhiteSpace(Configuration);
 
+    /// <summary>
+    /// A connection made with <see cref="ToConfigurationOptions"/>, the one way the app connects (the bus's and the acks'
+    /// connections); under Sentinel it first makes room in the thread pool (<see cref="SentinelThreads"/>).
+    /// </summary>
+    public ConnectionMultiplexer Connect(string clientName = "ssechat")
+    {
+        var options = ToConfigurationOptions(clientName);
+        SentinelThreads.Reserve(options);
+        return ConnectionMultiplexer.Connect(options);
+    }
+
     /// <summary>Parses <see cref="Configuration"/> with the settings this app relies on.</summary>
     public ConfigurationOptions ToConfigurationOptions(string clientName = "ssechat")
     {

@@ -28,9 +28,7 @@ internal sealed class RedisReplicaWait : IAsyncDisposable
         if (Enabled)
         {
             // Made with the rest of the bus, never on a request (a connect blocks a thread).
-            var configuration = _options.ToConfigurationOptions("ssechat-acks");
-            SentinelThreads.Reserve(configuration);
-            _connection = ConnectionMultiplexer.Connect(configuration);
+            _connection = _options.Connect("ssechat-acks");
         }
     }
 

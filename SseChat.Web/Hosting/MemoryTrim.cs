@@ -32,14 +32,16 @@ internal sealed class MemoryTrim(IOptions<ChatOptions> options, TimeProvider tim
     /// <summary>
     /// True when the GC holds far more memory than the live objects take, as of the last collection: the heap without its
     /// free gaps against what is held, at least <see cref="WorthTrimmingBytes"/> apart and at least a quarter of the live
-    /// size. (Half was asked before, and about one burst in six missed it: after an ephemeral collection the "live" figure
-    /// still counts the older generations' garbage, and 220 MB held for 152 MB "live" kept 7 KiB per stream the trim
-    /// would have given back.)
-    /// What is held is the larger of what the last collection left committed and what the heap holds now
+    /// size. What is held is the larger of what the last collection left committed and what the heap holds now
     /// (<paramref name="heapNow"/>, <see cref="GC.GetTotalMemory(bool)"/>): the collection figures are only as new as the
     /// last collection, and after a burst the last one may have run in its middle, with most of the burst allocated
     /// after it and no collection since on an instance that has gone quiet.
     /// </summary>
+    /// <remarks>
+    /// Half the live size was asked before, and about one burst in six missed it: after an ephemeral collection the
+    /// "live" figure still counts the older generations' garbage, and 220 MB held for 152 MB "live" kept 7 KiB per
+    /// stream that the trim would have given back.
+    /// </remarks>
     public static bool IsWorthTrimming(long committedBytes, long heapNow, long heapBytes, long fragmentedBytes)
     {
         var live = heapBytes - fragmentedBytes;
@@ -69,11 +71,11 @@ internal sealed class MemoryTrim(IOptions<ChatOptions> options, TimeProvider tim
 
             var info = GC.GetGCMemoryInfo();
             var heapNow = GC.GetTotalMemory(forceFullCollection: false);
-            var quietSeconds = time.GetElapsedTime(quietSince, now).TotalSeconds;
-            HostingLog.MemoryChecked(logger, (allocated - lastAllocated) >> 20, CheckEvery.TotalSeconds, quietSeconds,
+            var quiet = time.GetElapsedTime(quietSince, now);
+            HostingLog.MemoryChecked(logger, (allocated - lastAllocated) >> 20, CheckEvery.TotalSeconds, quiet.TotalSeconds,
                 info.TotalCommittedBytes >> 20, heapNow >> 20, (info.HeapSizeBytes - info.FragmentedBytes) >> 20, info.Generation, info.Index);
             lastAllocated = allocated;
-            if (time.GetElapsedTime(quietSince, now) < QuietFor
+            if (quiet < QuietFor
                 || (lastTrim != long.MinValue && time.GetElapsedTime(lastTrim, now) < interval)
                 || !IsWorthTrimming(info.TotalCommittedBytes, heapNow, info.HeapSizeBytes, info.FragmentedBytes))
             {

@@ -33,12 +33,7 @@ public static class SseChatServices
             RedisResilience.ConfigureWrites(pipeline, context.ServiceProvider.GetRequiredService<IOptions<RedisOptions>>().Value.BreakDuration));
         services.AddResiliencePipeline(RedisResilience.Reads, RedisResilience.ConfigureReads);
         services.AddSingleton(sp => new RedisKeys(sp.GetRequiredService<IOptions<RedisOptions>>().Value.KeyPrefix));
-        services.AddSingleton<IConnectionMultiplexer>(sp =>
-        {
-            var options = sp.GetRequiredService<IOptions<RedisOptions>>().Value.ToConfigurationOptions();
-            SentinelThreads.Reserve(options);
-            return ConnectionMultiplexer.Connect(options);
-        });
+        services.AddSingleton<IConnectionMultiplexer>(sp => sp.GetRequiredService<IOptions<RedisOptions>>().Value.Connect());
         services.AddSingleton<RedisReplicaWait>();
         services.AddSingleton<RedisGateway>();
         services.AddSingleton<InProcessChatBus>();
