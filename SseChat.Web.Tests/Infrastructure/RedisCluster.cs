@@ -68,10 +68,19 @@ public sealed class RedisCluster : IAsyncLifetime, IAsyncDisposable
                 {
                     return false;
                 }
+
+                // The primaries run with min-replicas-to-write 1: until its replica's link is up, a primary refuses
+                // every write with NOREPLICAS, and the first tests to run met that.
+                var replication = await node.CommandAsync("INFO replication");
+                if (replication.Contains("role:master", StringComparison.Ordinal)
+                    && !replication.Contains("state=online", StringComparison.Ordinal))
+                {
+                    return false;
+                }
             }
 
             return true;
-        }, Settle, "the Redis Cluster to settle (cluster_state:ok, every primary with a replica)");
+        }, Settle, "the Redis Cluster to settle (cluster_state:ok, every primary with a replica online)");
 
     /// <summary>The node that serves <paramref name="key"/>'s slot now, as the first running node sees it.</summary>
     public async Task<RedisServer> PrimaryOfAsync(string key)
