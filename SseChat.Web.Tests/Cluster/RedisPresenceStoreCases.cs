@@ -132,6 +132,38 @@ public abstract class RedisPresenceStoreCases : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_renewal_of_more_people_than_one_call_takes_brings_back_only_those_Redis_lost_each_announced_once()
+    {
+        var store = Store(TimeSpan.FromSeconds(20));
+        var people = Enumerable.Range(0, (RedisPresenceStore.RenewBatch * 2) + 100).Select(i => Person($"p{i:D4}")).ToArray();
+        foreach (var person in people)
+        {
+            await store.HoldAsync(Room, person, CancellationToken.None);
+        }
+
+        await NoticesAsync(people.Length, ChatEventKind.UserJoined);
+        Assert.Equal(0, await store.RenewAsync(Room, people, CancellationToken.None));
+        await AssertNoMoreNoticesAsync();
+
+        // Redis loses the room's presence (a restart without its data); half the people reconnect before the renewal.
+        await Redis.GetDatabase().KeyDeleteAsync(
+            [Keys.PresenceHolds(Room), Keys.PresencePeople(Room), Keys.PresenceMembers(Room), Keys.PresenceNames(Room)]);
+        var back = people.Where((_, i) => i % 2 == 0).ToArray();
+        foreach (var person in back)
+        {
+            await store.HoldAsync(Room, person, CancellationToken.None);
+        }
+
+        await NoticesAsync(back.Length, ChatEventKind.UserJoined);
+        Assert.Equal(people.Length - back.Length, await store.RenewAsync(Room, people, CancellationToken.None));
+        await NoticesAsync(people.Length - back.Length, ChatEventKind.UserJoined);
+        await AssertNoMoreNoticesAsync();
+        var read = await store.ReadAsync(Room, CancellationToken.None);
+        Assert.Equal(people.Length, read.Count);
+        Assert.Equal(people.Length, await Redis.GetDatabase().SortedSetLengthAsync(Keys.PresenceNames(Room)));
+    }
+
+    [Fact]
     public async Task Versions_grow_even_when_the_counter_is_lost()
     {
         var store = Store(TimeSpan.FromSeconds(20));
@@ -241,6 +273,14 @@ public abstract class RedisPresenceStoreCases : IAsyncLifetime
     {
         using var cts = new CancellationTokenSource(Wait.Default);
         return await _notices.Reader.ReadAsync(cts.Token);
+    }
+
+    private async Task NoticesAsync(int count, ChatEventKind kind)
+    {
+        for (var i = 0; i < count; i++)
+        {
+            Assert.Equal(kind, (await NextNoticeAsync()).Kind);
+        }
     }
 
     /// <summary>Publishes a marker on the channel: pub/sub keeps order, so anything announced before arrives first.</summary>
