@@ -4,7 +4,7 @@ using SseChat.Web.Tests.Infrastructure;
 
 namespace SseChat.Web.Tests.Hardening;
 
-/// <summary>Every answer carries the security headers; the page needs nothing the strict policy forbids.</summary>
+/// <summary>Every answer carries the security headers (a stream those that apply to it); the page needs nothing the strict policy forbids.</summary>
 public sealed class SecurityHeadersTests : ChatAppTests
 {
     [Fact]
@@ -23,8 +23,14 @@ public sealed class SecurityHeadersTests : ChatAppTests
             ("post", await Browser.PostMessageAsync(App.BaseAddress, page, "headers")),
             ("invalid post", await Browser.PostMessageAsync(App.BaseAddress, page, "")),
             ("forged post", await Browser.PostFormAsync(App.BaseAddress, "/messages", htmx: true, new() { ["text"] = "x" })),
-            ("stream", await http.GetAsync("/events", HttpCompletionOption.ResponseHeadersRead)),
         };
+        using var stream = await http.GetAsync("/events", HttpCompletionOption.ResponseHeadersRead);
+
+        // A stream is not a document: the policy for what is not one, nosniff, and none of the headers only documents obey.
+        Assert.Equal(SecurityHeaders.StreamContentSecurityPolicy, stream.Headers.GetValues("Content-Security-Policy").Single());
+        Assert.Equal("nosniff", stream.Headers.GetValues("X-Content-Type-Options").Single());
+        Assert.False(stream.Headers.Contains("X-Frame-Options"));
+        Assert.False(stream.Headers.Contains("Permissions-Policy"));
 
         try
         {
@@ -48,6 +54,7 @@ public sealed class SecurityHeadersTests : ChatAppTests
         Assert.Contains("script-src 'self'", SecurityHeaders.ContentSecurityPolicy, StringComparison.Ordinal);
         Assert.Contains("frame-ancestors 'none'", SecurityHeaders.ContentSecurityPolicy, StringComparison.Ordinal);
         Assert.DoesNotContain("unsafe", SecurityHeaders.ContentSecurityPolicy, StringComparison.Ordinal);
+        Assert.Contains("frame-ancestors 'none'", SecurityHeaders.StreamContentSecurityPolicy, StringComparison.Ordinal);
     }
 
     [Fact]
