@@ -79,9 +79,10 @@ internal sealed class RedisPresenceStore : IPresenceStore
         end
 
         -- Takes or renews a hold; a person no instance held until now is announced. A stream brings the name its
-        -- browser has now (store it, announce a change); a renewal only puts back a name that is missing.
-        local function hold(field, id, listing, expiry, fromStream)
-            local known = redis.call('HGET', members, id)
+        -- browser has now (store it, announce a change); a renewal only puts back a name that is missing. A caller that
+        -- has read the stored listing already passes it as known.
+        local function hold(field, id, listing, expiry, fromStream, known)
+            known = known or redis.call('HGET', members, id)
             if not known or (fromStream and known ~= listing) then list(id, listing, known) end
             if redis.call('ZADD', holds, expiry, field) == 1 and redis.call('HINCRBY', people, id, 1) == 1 then
                 announce(ARGV[3], listing)
@@ -149,7 +150,7 @@ internal sealed class RedisPresenceStore : IPresenceStore
         for i = 9, #ARGV do
             local known = redis.call('HGET', members, ARGV[i])
             if known then
-                joined = joined + hold(ARGV[7] .. '|' .. ARGV[i], ARGV[i], known, expiry, false)
+                joined = joined + hold(ARGV[7] .. '|' .. ARGV[i], ARGV[i], known, expiry, false, known)
             else
                 missing[#missing + 1] = ARGV[i]
             end
