@@ -1,3 +1,5 @@
+using System.Net.Mime;
+
 namespace SseChat.Web.Hosting;
 
 /// <summary>
@@ -29,7 +31,7 @@ public static class SecurityHeaders
                 var response = ((HttpContext)state).Response;
                 var headers = response.Headers;
                 headers.XContentTypeOptions = "nosniff";
-                if (response.ContentType?.StartsWith("text/event-stream", StringComparison.OrdinalIgnoreCase) == true)
+                if (response.ContentType?.StartsWith(MediaTypeNames.Text.EventStream, StringComparison.OrdinalIgnoreCase) == true)
                 {
                     headers.ContentSecurityPolicy = StreamContentSecurityPolicy;
                     return Task.CompletedTask;

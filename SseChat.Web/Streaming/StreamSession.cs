@@ -1,3 +1,4 @@
+using System.Net.Mime;
 using Microsoft.AspNetCore.Http.Features;
 using SseChat.Web.Bus;
 using SseChat.Web.Hosting;
@@ -78,7 +79,7 @@ internal sealed class StreamSession : IAsyncDisposable
     public async Task RunAsync(HttpContext context)
     {
         var response = context.Response;
-        response.ContentType = "text/event-stream; charset=utf-8";
+        response.ContentType = $"{MediaTypeNames.Text.EventStream}; charset=utf-8";
         response.Headers.CacheControl = "no-cache, no-store";
         response.Headers["X-Accel-Buffering"] = "no";
         context.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
