@@ -21,7 +21,9 @@ return await SseChatHost.RunAsync(builder, app =>
     app.UseSseChatSecurityHeaders();        // CSP and friends on every answer, errors included
     app.UseSseChatInstanceHeader();
     app.UseSseChatErrorHandling();          // readable errors, never a stack trace
-    app.UseRouting();
+    app.UseRouting();                       // the streams run here (MapSseChatStreams): none of what follows applies to them
+    app.UseAuthentication();                // here, not before everything as the host would add them: no frame per stream
+    app.UseAuthorization();
     app.UseRateLimiter();
     app.UseSseChatRequestBodyGuard();       // 413/400 for oversized or malformed forms, before antiforgery reads them
 

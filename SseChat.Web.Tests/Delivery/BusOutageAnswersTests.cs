@@ -100,6 +100,36 @@ public sealed class BusOutageAnswersTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_stream_that_cannot_start_while_redis_is_down_gets_a_readable_503_and_gives_its_place_back()
+    {
+        // One stream per address: a refused stream that kept its permit would turn the next try into "Too many open streams".
+        using var app = new ChatAppFactory(new()
+        {
+            ["Redis:Configuration"] = _redis.Configuration,
+            ["Limits:StreamsPerAddress"] = "1",
+        });
+        using var browser = new ChatBrowser();
+        await browser.GetPageAsync(app.BaseAddress);
+        await _redis.StopAsync();
+
+        for (var attempt = 0; attempt < 3; attempt++)
+        {
+            // A room nobody is in yet: this instance must subscribe to it, and cannot.
+            using var refused = await browser.Client(app.BaseAddress).GetAsync("/rooms/nobody-here/events", HttpCompletionOption.ResponseHeadersRead);
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, refused.StatusCode);
+            Assert.NotNull(refused.Headers.RetryAfter);
+            Assert.Contains("cannot reach its message store", await refused.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        }
+
+        await _redis.StartAsync();
+        await Wait.UntilAsync(async () =>
+        {
+            using var back = await browser.Client(app.BaseAddress).GetAsync("/rooms/nobody-here/events", HttpCompletionOption.ResponseHeadersRead);
+            return back.StatusCode == HttpStatusCode.OK;
+        }, TimeSpan.FromSeconds(30), "a stream accepted once Redis is back");
+    }
+
+    [Fact]
     public async Task An_instance_whose_redis_is_gone_still_shuts_down_cleanly()
     {
         await using var app = await AppProcess.StartAsync(new Dictionary<string, string?> { ["Redis__Configuration"] = _redis.Configuration });

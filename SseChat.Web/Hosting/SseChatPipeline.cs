@@ -34,11 +34,20 @@ public static class SseChatPipeline
         return app;
     }
 
-    /// <summary><c>GET /events</c> and <c>GET /rooms/{room}/events</c>, under the streams' rate limit.</summary>
+    /// <summary>
+    /// <c>GET /events</c> and <c>GET /rooms/{room}/events</c>, run as soon as routing has found them
+    /// (<c>ShortCircuit</c>): the middleware after routing (rate limiter, authentication, authorization, the body
+    /// guard) would each stay suspended for a stream's whole life, and none applies to a stream. The stream limits are
+    /// taken by the endpoint (<see cref="StreamLimits"/>); its services come from the application, so a stream makes
+    /// no request scope.
+    /// </summary>
     public static WebApplication MapSseChatStreams(this WebApplication app)
     {
-        app.MapGet("/events", EventsEndpoint.HandleAsync).RequireRateLimiting(RequestLimits.StreamsPolicy);
-        app.MapGet($"/rooms/{{{RoomPaths.RouteParameter}}}/events", EventsEndpoint.HandleAsync).RequireRateLimiting(RequestLimits.StreamsPolicy);
+        var sessions = app.Services.GetRequiredService<StreamSessionFactory>();
+        var limits = app.Services.GetRequiredService<StreamLimits>();
+        RequestDelegate stream = context => EventsEndpoint.HandleAsync(context, sessions, limits);
+        app.MapGet("/events", stream).ShortCircuit();
+        app.MapGet($"/rooms/{{{RoomPaths.RouteParameter}}}/events", stream).ShortCircuit();
         return app;
     }
 

@@ -18,46 +18,42 @@ internal static class EventsEndpoint
 {
     public const string ResumeQueryParameter = "lastEventId";
 
-    public static async Task HandleAsync(HttpContext context, StreamSessionFactory sessions)
+    /// <summary>
+    /// Checks the request and hands the stream to its <see cref="StreamSession"/>. Not async: the session's task is the
+    /// request's, so an open stream holds no frame of this method.
+    /// </summary>
+    public static Task HandleAsync(HttpContext context, StreamSessionFactory sessions, StreamLimits limits)
     {
         if (!RoomPaths.TryFromRoute(context, out var paths, out var invalidRoom))
         {
-            await RefuseAsync(context, StatusCodes.Status404NotFound, invalidRoom).ConfigureAwait(false);
-            return;
+            return RefuseAsync(context, StatusCodes.Status404NotFound, invalidRoom);
         }
 
         if (sessions.IsStopping)
         {
-            await RefuseAsync(context, StatusCodes.Status503ServiceUnavailable, "This instance is shutting down; reconnect to another.").ConfigureAwait(false);
-            return;
+            return RefuseAsync(context, StatusCodes.Status503ServiceUnavailable, "This instance is shutting down; reconnect to another.");
         }
 
         if (!TryGetResumePoint(context.Request, out var resumeAfter))
         {
-            await RefuseAsync(context, StatusCodes.Status400BadRequest,
-                "Last-Event-ID is not an id this chat gave out (expected e.g. 1764234300000-0).").ConfigureAwait(false);
-            return;
+            return RefuseAsync(context, StatusCodes.Status400BadRequest,
+                "Last-Event-ID is not an id this chat gave out (expected e.g. 1764234300000-0).");
         }
 
-        StreamSession session;
+        var member = Member.From(context.Request);
+        if (!limits.TryAcquire(context, out var permit))
+        {
+            return RefuseAsync(context, StatusCodes.Status503ServiceUnavailable, StreamLimits.TooManyStreams);
+        }
+
         try
         {
-            session = await sessions.OpenAsync(paths.Room, Member.From(context.Request), resumeAfter, context.RequestAborted).ConfigureAwait(false);
+            return sessions.ServeAsync(context, paths.Room, member, resumeAfter, permit);
         }
-        catch (BusUnavailableException)
+        catch
         {
-            await RefuseAsync(context, StatusCodes.Status503ServiceUnavailable, ErrorResponses.StoreUnreachable).ConfigureAwait(false);
-            return;
-        }
-        catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
-        {
-            return; // the client went away before its stream started
-        }
-
-        ReleaseRequestHeaders(context);
-        await using (session.ConfigureAwait(false))
-        {
-            await session.RunAsync(context).ConfigureAwait(false);
+            permit.Dispose(); // from here on the session gives it back
+            throw;
         }
     }
 
@@ -68,7 +64,7 @@ internal static class EventsEndpoint
     /// before the collection is cleared: Kestrel's <c>Clear</c> keeps the values of the headers it knows, to reuse them
     /// for the connection's next request.
     /// </summary>
-    private static void ReleaseRequestHeaders(HttpContext context)
+    internal static void ReleaseRequestHeaders(HttpContext context)
     {
         var headers = context.Request.Headers;
         foreach (var name in headers.Keys.ToArray())
@@ -108,7 +104,7 @@ internal static class EventsEndpoint
         return true;
     }
 
-    private static async Task RefuseAsync(HttpContext context, int status, string message)
+    internal static async Task RefuseAsync(HttpContext context, int status, string message)
     {
         context.Response.StatusCode = status;
         ErrorResponses.SetRetryAfter(context.Response, status);

@@ -150,7 +150,7 @@ internal sealed class SseWriter
     /// <summary>
     /// Writes one of the frames a stream gets before it goes live (the hello, a replay, the list of people, a reset), in
     /// order, straight into the response; like every frame, it marks what the client has seen. Only before
-    /// <see cref="RunAsync"/>, by the one that opened the stream.
+    /// <see cref="GoLive"/>, by the one that opened the stream.
     /// </summary>
     public void WritePreamble(PipeWriter output, SseFrame frame) => Write(output, frame);
 
@@ -175,10 +175,14 @@ internal sealed class SseWriter
 
     /// <summary>
     /// The stream is live from here on: writes what waited meanwhile, then everything flushed later, until the stream
-    /// ends (after <see cref="Complete"/>), the client goes away or too many frames wait.
+    /// ends (after <see cref="Complete"/>), the client goes away or too many frames wait; then <see cref="Ended"/>
+    /// completes. Returns the registration that ends the stream when <paramref name="cancellationToken"/> is
+    /// cancelled: give it to <see cref="EndAsync"/> once <see cref="Ended"/> has completed. The caller awaits
+    /// <see cref="Ended"/> in its own frame (the stream's session does), so an idle stream holds one suspended frame,
+    /// not one per layer.
     /// </summary>
     /// <param name="cancellationToken">Cancelled when the client goes away or the instance must stop now.</param>
-    public async Task RunAsync(PipeWriter output, CancellationToken cancellationToken)
+    public CancellationTokenRegistration GoLive(PipeWriter output, CancellationToken cancellationToken)
     {
         lock (_gate)
         {
@@ -188,16 +192,17 @@ internal sealed class SseWriter
 
         Flush();
         // The client going away ends the stream (one registration; no promise of its own per stream).
-        var cancelled = cancellationToken.UnsafeRegister(static state => ((SseWriter)state!)._ended.TrySetCanceled(), this);
-        try
-        {
-            await _ended.Task.ConfigureAwait(false);
-        }
-        finally
-        {
-            await cancelled.DisposeAsync().ConfigureAwait(false);
-            await CloseAsync().ConfigureAwait(false);
-        }
+        return cancellationToken.UnsafeRegister(static state => ((SseWriter)state!)._ended.TrySetCanceled(), this);
+    }
+
+    /// <summary>Completes when the stream has ended: faulted, or cancelled when the client went away or it was cut off.</summary>
+    public Task Ended => _ended.Task;
+
+    /// <summary>After <see cref="Ended"/>: drops the registration and waits for a write still under way.</summary>
+    public async Task EndAsync(CancellationTokenRegistration live)
+    {
+        await live.DisposeAsync().ConfigureAwait(false);
+        await CloseAsync().ConfigureAwait(false);
     }
 
     /// <summary>

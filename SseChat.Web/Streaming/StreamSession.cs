@@ -7,18 +7,20 @@ using SseChat.Web.Presence;
 namespace SseChat.Web.Streaming;
 
 /// <summary>
-/// The whole life of one SSE stream, from the moment it joins its room's fan-out until it is gone. Opened by
-/// <see cref="StreamSessionFactory.OpenAsync"/> (live messages wait for it from then on), run once, and disposed with
-/// <c>await using</c>: the disposal removes it from the room, counts it closed, lets presence count the person out and
-/// releases the room, exactly once, whatever ended it.
+/// The whole life of one SSE stream, from the moment it joins its room's fan-out until it is gone, in one method
+/// (<see cref="ServeAsync"/>): it opens the stream (live messages wait for it from then on), sends it, and then removes
+/// it from the room, counts it closed, lets presence count the person out, releases the room and gives back the
+/// stream's permits, exactly once, whatever ended it.
 /// </summary>
 /// <remarks>
-/// Before it goes live, a stream is sent, in this order: the hello (which carries the <c>retry:</c> hint and gets the
+/// <para>Before it goes live, a stream is sent, in this order: the hello (which carries the <c>retry:</c> hint and gets the
 /// headers out), the messages logged after its resume point (or a <c>reset</c> when they fell out of the log), and the
 /// room's list of people (its own "joined" notice brings it, or the list alone for someone already in the room). Its
-/// <see cref="SseWriter"/> writes all of these and so knows what the client has seen: live copies of them are dropped.
+/// <see cref="SseWriter"/> writes all of these and so knows what the client has seen: live copies of them are dropped.</para>
+/// <para>An idle stream is suspended in <see cref="ServeAsync"/> alone, awaiting its writer's end: the request handler
+/// returns this method's task and the writer's loop is awaited here in parts, so no further frame per layer is kept.</para>
 /// </remarks>
-internal sealed class StreamSession : IAsyncDisposable
+internal sealed class StreamSession
 {
     private const int ReplayPage = 500;
 
@@ -30,7 +32,6 @@ internal sealed class StreamSession : IAsyncDisposable
     private LogRead? _replay;
     private bool _opened;
     private bool _entered;
-    private int _disposed;
 
     private StreamSession(StreamSessionFactory services, RoomFanOut room, Member member, LogId? resumeAfter, int capacity)
     {
@@ -42,103 +43,121 @@ internal sealed class StreamSession : IAsyncDisposable
     }
 
     /// <summary>
-    /// Joins the room (subscribing this instance to it if needed) and reads the first page of the replay; the session is
-    /// disposed again when that fails.
+    /// Serves one stream until it ends: the client goes away, the instance stops, the client falls too far behind, or a
+    /// later replay page cannot be read (the client resumes from the last id it got). A stream that cannot start (its
+    /// room cannot be subscribed to, or its replay read) is answered 503.
     /// </summary>
-    /// <exception cref="BusUnavailableException">the room could not be subscribed to, or its log read.</exception>
-    internal static async Task<StreamSession> OpenAsync(
-        StreamSessionFactory services, RoomFanOut room, Member member, LogId? resumeAfter, int capacity, CancellationToken cancellationToken)
-    {
-        var session = new StreamSession(services, room, member, resumeAfter, capacity);
-        try
-        {
-            await room.EnsureSubscribedAsync(cancellationToken).ConfigureAwait(false);
-            // Live messages wait for the stream from here on; the replay covers everything before, and the writer drops
-            // what both have.
-            room.Add(session._writer);
-            services.Metrics.StreamOpened();
-            session._opened = true;
-            if (resumeAfter is { } after)
-            {
-                session._replay = await services.Bus.ReadAfterAsync(room.Room, after, ReplayPage, cancellationToken).ConfigureAwait(false);
-            }
+    /// <param name="permit">The stream's share of the stream limits, given back when it ends.</param>
+    internal static Task ServeAsync(
+        StreamSessionFactory services, RoomFanOut room, Member member, LogId? resumeAfter, int capacity, HttpContext context, IDisposable permit) =>
+        new StreamSession(services, room, member, resumeAfter, capacity).RunAsync(context, permit);
 
-            return session;
-        }
-        catch
-        {
-            await session.DisposeAsync().ConfigureAwait(false);
-            throw;
-        }
-    }
-
-    /// <summary>
-    /// Sends the stream until it ends: the client goes away, the instance stops, the client falls too far behind, or a
-    /// later replay page cannot be read (the client resumes from the last id it got).
-    /// </summary>
-    public async Task RunAsync(HttpContext context)
+    private async Task RunAsync(HttpContext context, IDisposable permit)
     {
-        var response = context.Response;
-        response.ContentType = $"{MediaTypeNames.Text.EventStream}; charset=utf-8";
-        response.Headers.CacheControl = "no-cache, no-store";
-        response.Headers["X-Accel-Buffering"] = "no";
-        context.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
         // A shutdown ends the stream through its queue, or cuts it when stuck (see StreamShutdown): no token of its own.
         var stop = context.RequestAborted;
         try
         {
-            await response.StartAsync(stop).ConfigureAwait(false);
-            var output = response.BodyWriter;
-            _writer.WritePreamble(output, _services.Frames.Hello);
-            if (_replay is not null)
+            try
             {
-                await ReplayAsync(output, _replay, stop).ConfigureAwait(false);
+                await OpenAsync(stop).ConfigureAwait(false);
+            }
+            catch (BusUnavailableException)
+            {
+                await EventsEndpoint.RefuseAsync(context, StatusCodes.Status503ServiceUnavailable, ErrorResponses.StoreUnreachable).ConfigureAwait(false);
+                return;
+            }
+            catch (OperationCanceledException) when (stop.IsCancellationRequested)
+            {
+                return; // the client went away before its stream started
             }
 
-            await output.FlushAsync(stop).ConfigureAwait(false);
-            var entry = await _services.Presence.EnterAsync(_room.Room, _member, stop).ConfigureAwait(false);
-            _entered = true;
-            // The person's own "joined" notice brings the list, through the room like everyone else's copy (at once, or
-            // with the others that came within the room's coalescing window): older notices are not sent. Someone
-            // already in the room (another tab) gets the list now, and then only newer changes.
-            _writer.WritePreamble(output, entry switch
+            EventsEndpoint.ReleaseRequestHeaders(context);
+            var response = context.Response;
+            response.ContentType = $"{MediaTypeNames.Text.EventStream}; charset=utf-8";
+            response.Headers.CacheControl = "no-cache, no-store";
+            response.Headers["X-Accel-Buffering"] = "no";
+            context.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
+            try
             {
-                { Announced: true } => SseFrame.SeenThrough(presenceVersion: entry.Version - 1),
-                { Snapshot: { } snapshot } => _services.Frames.PresenceList(snapshot),
-                _ => SseFrame.SeenThrough(),
-            });
-            await _writer.RunAsync(output, stop).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException) when (stop.IsCancellationRequested || _writer.Overflowed)
-        {
-            // The client went away, the instance is stopping, or the client fell too far behind: a normal end.
-        }
-        catch (BusUnavailableException)
-        {
-            // A later replay page failed: end the stream; the client resumes from the last id it got.
-        }
+                await response.StartAsync(stop).ConfigureAwait(false);
+                var output = response.BodyWriter;
+                _writer.WritePreamble(output, _services.Frames.Hello);
+                if (_replay is not null)
+                {
+                    await ReplayAsync(output, _replay, stop).ConfigureAwait(false);
+                }
 
-        if (_writer.Overflowed)
-        {
-            _services.Metrics.SlowClientDisconnected();
-            StreamingLog.SlowClientCut(_services.Logger, _member.Nick);
-        }
+                await output.FlushAsync(stop).ConfigureAwait(false);
+                var entry = await _services.Presence.EnterAsync(_room.Room, _member, stop).ConfigureAwait(false);
+                _entered = true;
+                // The person's own "joined" notice brings the list, through the room like everyone else's copy (at once,
+                // or with the others that came within the room's coalescing window): older notices are not sent. Someone
+                // already in the room (another tab) gets the list now, and then only newer changes.
+                _writer.WritePreamble(output, entry switch
+                {
+                    { Announced: true } => SseFrame.SeenThrough(presenceVersion: entry.Version - 1),
+                    { Snapshot: { } snapshot } => _services.Frames.PresenceList(snapshot),
+                    _ => SseFrame.SeenThrough(),
+                });
+                var live = _writer.GoLive(output, stop);
+                try
+                {
+                    await _writer.Ended.ConfigureAwait(false);
+                }
+                finally
+                {
+                    await _writer.EndAsync(live).ConfigureAwait(false);
+                }
+            }
+            catch (OperationCanceledException) when (stop.IsCancellationRequested || _writer.Overflowed)
+            {
+                // The client went away, the instance is stopping, or the client fell too far behind: a normal end.
+            }
+            catch (BusUnavailableException)
+            {
+                // A later replay page failed: end the stream; the client resumes from the last id it got.
+            }
 
-        // A stream cut off (too far behind, or at a shutdown that could not wait for it) is dropped, not finished: its
-        // client may read nothing, and the end of the response would wait for it.
-        if (_writer.Overflowed || _writer.Aborted)
+            if (_writer.Overflowed)
+            {
+                _services.Metrics.SlowClientDisconnected();
+                StreamingLog.SlowClientCut(_services.Logger, _member.Nick);
+            }
+
+            // A stream cut off (too far behind, or at a shutdown that could not wait for it) is dropped, not finished: its
+            // client may read nothing, and the end of the response would wait for it.
+            if (_writer.Overflowed || _writer.Aborted)
+            {
+                context.Abort();
+            }
+        }
+        finally
         {
-            context.Abort();
+            await LeaveAsync().ConfigureAwait(false);
+            permit.Dispose();
         }
     }
 
-    public async ValueTask DisposeAsync()
+    /// <summary>Joins the room (subscribing this instance to it if needed) and reads the first page of the replay.</summary>
+    /// <exception cref="BusUnavailableException">the room could not be subscribed to, or its log read.</exception>
+    private async Task OpenAsync(CancellationToken cancellationToken)
     {
-        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        await _room.EnsureSubscribedAsync(cancellationToken).ConfigureAwait(false);
+        // Live messages wait for the stream from here on; the replay covers everything before, and the writer drops
+        // what both have.
+        _room.Add(_writer);
+        _services.Metrics.StreamOpened();
+        _opened = true;
+        if (_resumeAfter is { } after)
         {
-            return;
+            _replay = await _services.Bus.ReadAfterAsync(_room.Room, after, ReplayPage, cancellationToken).ConfigureAwait(false);
         }
+    }
 
+    /// <summary>Everything the stream took, given back once, whether it went live or not.</summary>
+    private async Task LeaveAsync()
+    {
         _room.Remove(_writer);
         // Only a stream that was counted open is counted closed (the subscription may fail before).
         if (_opened)

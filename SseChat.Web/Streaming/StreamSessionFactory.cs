@@ -34,7 +34,7 @@ internal sealed class StreamSessionFactory(
     /// <summary>True once the instance is shutting down: new streams are refused.</summary>
     public bool IsStopping => shutdown.IsStopping;
 
-    /// <inheritdoc cref="StreamSession.OpenAsync"/>
-    public Task<StreamSession> OpenAsync(string room, Member member, LogId? resumeAfter, CancellationToken cancellationToken) =>
-        StreamSession.OpenAsync(this, rooms.Acquire(room), member, resumeAfter, options.Value.StreamQueueCapacity, cancellationToken);
+    /// <inheritdoc cref="StreamSession.ServeAsync"/>
+    public Task ServeAsync(HttpContext context, string room, Member member, LogId? resumeAfter, IDisposable permit) =>
+        StreamSession.ServeAsync(this, rooms.Acquire(room), member, resumeAfter, options.Value.StreamQueueCapacity, context, permit);
 }
