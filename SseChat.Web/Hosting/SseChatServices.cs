@@ -92,6 +92,10 @@ public static class SseChatServices
         {
             kestrel.Limits.MaxRequestBodySize = chat.Value.MaxRequestBodyBytes;
             kestrel.AddServerHeader = false;
+            // Kestrel otherwise keeps a request's header values after the request, to reuse them for the connection's
+            // next one; an open stream's connection has no next request, and a stream clears its headers once read
+            // (EventsEndpoint.ReleaseRequestHeaders): without reuse, clearing gives them all back.
+            kestrel.DisableStringReuse = true;
         });
         services.AddOptions<SocketTransportOptions>().Configure<IOptions<ChatOptions>>((sockets, chat) =>
             sockets.UnsafePreferInlineScheduling = chat.Value.InlineSends);

@@ -1,5 +1,4 @@
 using Microsoft.AspNetCore.Http.Features;
-using Microsoft.Extensions.Primitives;
 using SseChat.Web.Bus;
 using SseChat.Web.Chat;
 using SseChat.Web.Hosting;
@@ -17,6 +16,8 @@ namespace SseChat.Web.Streaming;
 internal static class EventsEndpoint
 {
     public const string ResumeQueryParameter = "lastEventId";
+
+    private static readonly IRequestCookieCollection NoCookies = new DefaultHttpContext().Request.Cookies;
 
     /// <summary>
     /// Checks the request and hands the stream to its <see cref="StreamSession"/>. Not async: the session's task is the
@@ -60,20 +61,21 @@ internal static class EventsEndpoint
     /// <summary>
     /// Everything the stream needs from its request is read by now (the room, the resume point, the person's cookies);
     /// the request's headers and the cookies parsed from them would otherwise stay for the stream's whole life (a browser
-    /// sends one to two kilobytes of them, held as UTF-16 strings, and the parsed cookies again). Each header is emptied
-    /// before the collection is cleared: Kestrel's <c>Clear</c> keeps the values of the headers it knows, to reuse them
-    /// for the connection's next request.
+    /// sends one to two kilobytes of them, held as UTF-16 strings, and the parsed cookies again). The request keeps its
+    /// cookies feature cached, so the feature is emptied as well as removed; Kestrel gives the header values back on
+    /// <c>Clear</c> because it does not keep them for reuse (<c>DisableStringReuse</c>, set in
+    /// <c>AddSseChatServerLimits</c>). Nothing here enumerates the headers: that would make Kestrel cache an
+    /// enumerator for the connection.
     /// </summary>
     internal static void ReleaseRequestHeaders(HttpContext context)
     {
-        var headers = context.Request.Headers;
-        foreach (var name in headers.Keys.ToArray())
+        if (context.Features.Get<IRequestCookiesFeature>() is { } cookies)
         {
-            headers[name] = StringValues.Empty;
+            cookies.Cookies = NoCookies;
+            context.Features.Set<IRequestCookiesFeature>(null); // and the features' list does not grow for it
         }
 
-        headers.Clear();
-        context.Features.Set<IRequestCookiesFeature>(null);
+        context.Request.Headers.Clear();
     }
 
     /// <summary>A stream's path (the lobby's or a room's): errors there are plain text, never the HTML error page.</summary>
@@ -85,9 +87,9 @@ internal static class EventsEndpoint
     {
         after = null;
         string? raw = request.Headers["Last-Event-ID"];
-        if (string.IsNullOrEmpty(raw))
+        if (string.IsNullOrEmpty(raw) && request.QueryString.HasValue)
         {
-            raw = request.Query[ResumeQueryParameter];
+            raw = request.Query[ResumeQueryParameter]; // only when there is a query: parsing one is kept for the stream's life
         }
 
         if (string.IsNullOrEmpty(raw))
