@@ -8,14 +8,14 @@ internal static class SseWriterRun
 {
     public static async Task RunAsync(this SseWriter writer, PipeWriter output, CancellationToken cancellationToken)
     {
-        var live = writer.GoLive(output, cancellationToken);
+        writer.GoLive(output, cancellationToken);
         try
         {
             await writer.Ended.ConfigureAwait(false);
         }
         finally
         {
-            await writer.EndAsync(live).ConfigureAwait(false);
+            await writer.EndAsync().ConfigureAwait(false);
         }
     }
 }

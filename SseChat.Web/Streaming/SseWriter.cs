@@ -36,6 +36,7 @@ internal sealed class SseWriter
     private bool _aborted;
     private PipeWriter? _output;
     private CancellationToken _token;
+    private CancellationTokenRegistration _live;
     private bool _writing;
     private bool _completing;
     private bool _closed;
@@ -176,13 +177,11 @@ internal sealed class SseWriter
     /// <summary>
     /// The stream is live from here on: writes what waited meanwhile, then everything flushed later, until the stream
     /// ends (after <see cref="Complete"/>), the client goes away or too many frames wait; then <see cref="Ended"/>
-    /// completes. Returns the registration that ends the stream when <paramref name="cancellationToken"/> is
-    /// cancelled: give it to <see cref="EndAsync"/> once <see cref="Ended"/> has completed. The caller awaits
-    /// <see cref="Ended"/> in its own frame (the stream's session does), so an idle stream holds one suspended frame,
-    /// not one per layer.
+    /// completes. Call <see cref="EndAsync"/> after that. The caller awaits <see cref="Ended"/> in its own frame (the
+    /// stream's session does), so an idle stream holds one suspended frame, not one per layer.
     /// </summary>
     /// <param name="cancellationToken">Cancelled when the client goes away or the instance must stop now.</param>
-    public CancellationTokenRegistration GoLive(PipeWriter output, CancellationToken cancellationToken)
+    public void GoLive(PipeWriter output, CancellationToken cancellationToken)
     {
         lock (_gate)
         {
@@ -192,16 +191,19 @@ internal sealed class SseWriter
 
         Flush();
         // The client going away ends the stream (one registration; no promise of its own per stream).
-        return cancellationToken.UnsafeRegister(static state => ((SseWriter)state!)._ended.TrySetCanceled(), this);
+        _live = cancellationToken.UnsafeRegister(static state => ((SseWriter)state!)._ended.TrySetCanceled(), this);
     }
 
     /// <summary>Completes when the stream has ended: faulted, or cancelled when the client went away or it was cut off.</summary>
     public Task Ended => _ended.Task;
 
-    /// <summary>After <see cref="Ended"/>: drops the registration and waits for a write still under way.</summary>
-    public async Task EndAsync(CancellationTokenRegistration live)
+    /// <summary>
+    /// After <see cref="Ended"/> (or when the stream never went live): drops the registration and waits for a write still
+    /// under way.
+    /// </summary>
+    public async Task EndAsync()
     {
-        await live.DisposeAsync().ConfigureAwait(false);
+        await _live.DisposeAsync().ConfigureAwait(false);
         await CloseAsync().ConfigureAwait(false);
     }
 

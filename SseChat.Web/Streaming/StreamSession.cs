@@ -49,66 +49,25 @@ internal sealed class StreamSession
     /// </summary>
     /// <param name="permit">The stream's share of the stream limits, given back when it ends.</param>
     internal static Task ServeAsync(
-        StreamSessionFactory services, RoomFanOut room, Member member, LogId? resumeAfter, int capacity, HttpContext context, IDisposable permit) =>
+        StreamSessionFactory services, RoomFanOut room, Member member, LogId? resumeAfter, int capacity, HttpContext context, StreamLimits.Permit permit) =>
         new StreamSession(services, room, member, resumeAfter, capacity).RunAsync(context, permit);
 
-    private async Task RunAsync(HttpContext context, IDisposable permit)
+    // The one frame an idle stream keeps: what it holds across the wait is the request, the permit and the token.
+    private async Task RunAsync(HttpContext context, StreamLimits.Permit permit)
     {
         // A shutdown ends the stream through its queue, or cuts it when stuck (see StreamShutdown): no token of its own.
         var stop = context.RequestAborted;
         try
         {
-            try
+            if (!await TryOpenAsync(context, stop).ConfigureAwait(false))
             {
-                await OpenAsync(stop).ConfigureAwait(false);
-            }
-            catch (BusUnavailableException)
-            {
-                await EventsEndpoint.RefuseAsync(context, StatusCodes.Status503ServiceUnavailable, ErrorResponses.StoreUnreachable).ConfigureAwait(false);
                 return;
             }
-            catch (OperationCanceledException) when (stop.IsCancellationRequested)
-            {
-                return; // the client went away before its stream started
-            }
 
-            EventsEndpoint.ReleaseRequestHeaders(context);
-            var response = context.Response;
-            response.ContentType = $"{MediaTypeNames.Text.EventStream}; charset=utf-8";
-            response.Headers.CacheControl = "no-cache, no-store";
-            response.Headers["X-Accel-Buffering"] = "no";
-            context.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
             try
             {
-                await response.StartAsync(stop).ConfigureAwait(false);
-                var output = response.BodyWriter;
-                _writer.WritePreamble(output, _services.Frames.Hello);
-                if (_replay is not null)
-                {
-                    await ReplayAsync(output, _replay, stop).ConfigureAwait(false);
-                }
-
-                await output.FlushAsync(stop).ConfigureAwait(false);
-                var entry = await _services.Presence.EnterAsync(_room.Room, _member, stop).ConfigureAwait(false);
-                _entered = true;
-                // The person's own "joined" notice brings the list, through the room like everyone else's copy (at once,
-                // or with the others that came within the room's coalescing window): older notices are not sent. Someone
-                // already in the room (another tab) gets the list now, and then only newer changes.
-                _writer.WritePreamble(output, entry switch
-                {
-                    { Announced: true } => SseFrame.SeenThrough(presenceVersion: entry.Version - 1),
-                    { Snapshot: { } snapshot } => _services.Frames.PresenceList(snapshot),
-                    _ => SseFrame.SeenThrough(),
-                });
-                var live = _writer.GoLive(output, stop);
-                try
-                {
-                    await _writer.Ended.ConfigureAwait(false);
-                }
-                finally
-                {
-                    await _writer.EndAsync(live).ConfigureAwait(false);
-                }
+                await StartAsync(context, stop).ConfigureAwait(false);
+                await _writer.Ended.ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (stop.IsCancellationRequested || _writer.Overflowed)
             {
@@ -117,6 +76,10 @@ internal sealed class StreamSession
             catch (BusUnavailableException)
             {
                 // A later replay page failed: end the stream; the client resumes from the last id it got.
+            }
+            finally
+            {
+                await _writer.EndAsync().ConfigureAwait(false);
             }
 
             if (_writer.Overflowed)
@@ -137,6 +100,57 @@ internal sealed class StreamSession
             await LeaveAsync().ConfigureAwait(false);
             permit.Dispose();
         }
+    }
+
+    /// <summary>Opens the stream (see <see cref="OpenAsync"/>); false when it cannot start, answered 503 if the store is unreachable.</summary>
+    private async Task<bool> TryOpenAsync(HttpContext context, CancellationToken stop)
+    {
+        try
+        {
+            await OpenAsync(stop).ConfigureAwait(false);
+            return true;
+        }
+        catch (BusUnavailableException)
+        {
+            await EventsEndpoint.RefuseAsync(context, StatusCodes.Status503ServiceUnavailable, ErrorResponses.StoreUnreachable).ConfigureAwait(false);
+            return false;
+        }
+        catch (OperationCanceledException) when (stop.IsCancellationRequested)
+        {
+            return false; // the client went away before its stream started
+        }
+    }
+
+    /// <summary>Sends the headers and the preamble, then lets the writer go live.</summary>
+    private async Task StartAsync(HttpContext context, CancellationToken stop)
+    {
+        EventsEndpoint.ReleaseRequestHeaders(context);
+        var response = context.Response;
+        response.ContentType = $"{MediaTypeNames.Text.EventStream}; charset=utf-8";
+        response.Headers.CacheControl = "no-cache, no-store";
+        response.Headers["X-Accel-Buffering"] = "no";
+        context.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
+        await response.StartAsync(stop).ConfigureAwait(false);
+        var output = response.BodyWriter;
+        _writer.WritePreamble(output, _services.Frames.Hello);
+        if (_replay is not null)
+        {
+            await ReplayAsync(output, _replay, stop).ConfigureAwait(false);
+        }
+
+        await output.FlushAsync(stop).ConfigureAwait(false);
+        var entry = await _services.Presence.EnterAsync(_room.Room, _member, stop).ConfigureAwait(false);
+        _entered = true;
+        // The person's own "joined" notice brings the list, through the room like everyone else's copy (at once, or with
+        // the others that came within the room's coalescing window): older notices are not sent. Someone already in the
+        // room (another tab) gets the list now, and then only newer changes.
+        _writer.WritePreamble(output, entry switch
+        {
+            { Announced: true } => SseFrame.SeenThrough(presenceVersion: entry.Version - 1),
+            { Snapshot: { } snapshot } => _services.Frames.PresenceList(snapshot),
+            _ => SseFrame.SeenThrough(),
+        });
+        _writer.GoLive(output, stop);
     }
 
     /// <summary>Joins the room (subscribing this instance to it if needed) and reads the first page of the replay.</summary>

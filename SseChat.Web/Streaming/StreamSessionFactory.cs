@@ -35,6 +35,6 @@ internal sealed class StreamSessionFactory(
     public bool IsStopping => shutdown.IsStopping;
 
     /// <inheritdoc cref="StreamSession.ServeAsync"/>
-    public Task ServeAsync(HttpContext context, string room, Member member, LogId? resumeAfter, IDisposable permit) =>
+    public Task ServeAsync(HttpContext context, string room, Member member, LogId? resumeAfter, StreamLimits.Permit permit) =>
         StreamSession.ServeAsync(this, rooms.Acquire(room), member, resumeAfter, options.Value.StreamQueueCapacity, context, permit);
 }
