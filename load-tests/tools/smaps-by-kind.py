@@ -4,8 +4,9 @@
     smaps-by-kind.py SMAPS_BEFORE SMAPS_AFTER STREAMS
 
 Kinds: the GC heap (the largest run of adjacent anonymous mappings: the GC reserves its regions in one range), other
-anonymous memory (malloc's arenas, thread stacks), JIT code and stubs (the runtime maps them twice, writable and
-executable, from one memfd: RSS counts each page twice) and mapped files (the runtime, the assemblies).
+anonymous memory (malloc's arenas, thread stacks), JIT code and stubs (with W^X the runtime maps them from a memfd,
+executable, and writable while it writes them; turning W^X off did not lower the RSS here) and mapped files (the
+runtime, the assemblies).
 """
 import collections
 import re
@@ -45,7 +46,7 @@ def by_kind(path):
         elif name == '' or name == '[heap]':
             kind = 'native: malloc arenas, thread stacks'
         elif 'doublemapper' in name:
-            kind = 'JIT code and stubs (counted twice)'
+            kind = 'JIT code and stubs'
         elif name.startswith('['):
             kind = 'other: ' + name
         else:
