@@ -357,16 +357,18 @@ internal sealed class SseWriter
             return false;
         }
 
-        if (_pending is null)
+        if (_pendingCount == 0)
         {
-            if (_pendingCount == 0)
+            Volatile.Write(ref _waitingSince, _time.GetTimestamp());
+            if (_pending is null)
             {
-                Volatile.Write(ref _waitingSince, _time.GetTimestamp());
                 _first = frame;
                 _pendingCount = 1;
                 return true;
             }
-
+        }
+        else if (_pending is null)
+        {
             // A second frame: the list takes over from the one slot.
             _pending = new SseFrame[InitialPending];
             _pending[0] = _first;
@@ -384,11 +386,6 @@ internal sealed class SseWriter
             }
 
             Array.Resize(ref _pending, Math.Min(_capacity, _pending.Length * 2));
-        }
-
-        if (_pendingCount == 0)
-        {
-            Volatile.Write(ref _waitingSince, _time.GetTimestamp());
         }
 
         _pending[_pendingCount++] = frame;
