@@ -1,4 +1,6 @@
+using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Options;
+using SseChat.Web.Streaming;
 
 namespace SseChat.Web.Hosting;
 
@@ -23,17 +25,27 @@ public static class InstanceHeader
 
         app.Use((context, next) =>
         {
+            if (EventsEndpoint.IsStreamPath(context.Request.Path))
+            {
+                // At once: a stream's answers do not clear their headers, and a callback would be kept for its whole life.
+                context.Response.Headers[HeaderName] = Name(context, configured);
+                return next(context);
+            }
+
             // At response start, so that error answers (which clear the headers first) carry it too.
             context.Response.OnStarting(static state =>
             {
                 var (context, configured) = ((HttpContext, string?))state;
-                context.Response.Headers[HeaderName] = string.IsNullOrEmpty(configured)
-                    ? $"{Environment.MachineName}:{context.Connection.LocalPort}"
-                    : configured;
+                context.Response.Headers[HeaderName] = Name(context, configured);
                 return Task.CompletedTask;
             }, (context, configured));
             return next(context);
         });
         return app;
     }
+
+    // The connection feature, not HttpContext.Connection: that would make the request keep a wrapper for its whole life.
+    private static string Name(HttpContext context, string? configured) => string.IsNullOrEmpty(configured)
+        ? $"{Environment.MachineName}:{context.Features.GetRequiredFeature<IHttpConnectionFeature>().LocalPort}"
+        : configured;
 }

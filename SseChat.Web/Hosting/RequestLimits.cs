@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Threading.RateLimiting;
+using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.RateLimiting;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Options;
@@ -49,7 +50,10 @@ public static class RequestLimits
         return services;
     }
 
-    internal static string Address(HttpContext context) => context.Connection.RemoteIpAddress?.ToString() ?? "unknown";
+    // The connection feature (where the forwarded-headers middleware puts the client's address), not HttpContext.Connection:
+    // that wrapper, once made, is kept by the request, and a stream's request lives as long as the stream.
+    internal static string Address(HttpContext context) =>
+        context.Features.Get<IHttpConnectionFeature>()?.RemoteIpAddress?.ToString() ?? "unknown";
 
     private static TokenBucketRateLimiterOptions Bucket(double perSecond, int burst)
     {

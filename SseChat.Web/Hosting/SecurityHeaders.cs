@@ -1,9 +1,11 @@
 using System.Net.Mime;
+using SseChat.Web.Streaming;
 
 namespace SseChat.Web.Hosting;
 
 /// <summary>
-/// Security headers on every response, set when it starts (so error answers carry them too). The page needs no
+/// Security headers on every response, set when it starts (so error answers carry them too); on a stream's path, set
+/// at once (see the remarks). The page needs no
 /// inline script or style: htmx and the app's own files come from 'self', so the policy can be strict.
 /// </summary>
 /// <remarks>
@@ -26,17 +28,26 @@ public static class SecurityHeaders
     {
         app.Use((context, next) =>
         {
+            if (EventsEndpoint.IsStreamPath(context.Request.Path))
+            {
+                // Set now rather than from a callback at response start: Kestrel keeps the callbacks of a response (a
+                // stack of them) until it ends, which for a stream is its whole life. Whatever a stream path answers
+                // (the stream, or a refusal in plain text) gets the policy of a response that is not a document.
+                SetStreamHeaders(context.Response.Headers);
+                return next(context);
+            }
+
             context.Response.OnStarting(static state =>
             {
                 var response = ((HttpContext)state).Response;
                 var headers = response.Headers;
-                headers.XContentTypeOptions = "nosniff";
                 if (response.ContentType?.StartsWith(MediaTypeNames.Text.EventStream, StringComparison.OrdinalIgnoreCase) == true)
                 {
-                    headers.ContentSecurityPolicy = StreamContentSecurityPolicy;
+                    SetStreamHeaders(headers);
                     return Task.CompletedTask;
                 }
 
+                headers.XContentTypeOptions = "nosniff";
                 headers.ContentSecurityPolicy = ContentSecurityPolicy;
                 headers.XFrameOptions = "DENY";
                 headers["Referrer-Policy"] = "same-origin";
@@ -47,5 +58,11 @@ public static class SecurityHeaders
             return next(context);
         });
         return app;
+    }
+
+    private static void SetStreamHeaders(IHeaderDictionary headers)
+    {
+        headers.XContentTypeOptions = "nosniff";
+        headers.ContentSecurityPolicy = StreamContentSecurityPolicy;
     }
 }

@@ -8,17 +8,20 @@ namespace SseChat.Web.Hosting;
 /// <summary>The chat's middleware and endpoints that are its own; Program.cs puts them in order.</summary>
 public static class SseChatPipeline
 {
-    /// <summary>One handler for every environment: errors are readable, never a stack trace; a stream path gets plain text.</summary>
+    /// <summary>
+    /// One handler for every environment: errors are readable, never a stack trace. A stream's path is left out: a
+    /// stream answers its errors in plain text itself (<see cref="EventsEndpoint"/>), and lives long, so it must not
+    /// wait inside these middleware (the exception handler would keep a suspended frame per open stream).
+    /// </summary>
     public static WebApplication UseSseChatErrorHandling(this WebApplication app)
     {
-        app.UseExceptionHandler(new ExceptionHandlerOptions
-        {
-            StatusCodeSelector = ErrorResponses.StatusFor,
-            ExceptionHandler = ErrorResponses.HandleExceptionAsync,
-        });
-        // A stream answers its errors in plain text itself, and lives long: it does not wait inside this middleware.
-        app.UseWhen(context => !EventsEndpoint.IsStreamPath(context.Request.Path), pages => pages.UseStatusCodePages(context =>
-            ErrorResponses.WriteAsync(context.HttpContext, context.HttpContext.Response.StatusCode,
+        app.UseWhen(context => !EventsEndpoint.IsStreamPath(context.Request.Path), pages => pages
+            .UseExceptionHandler(new ExceptionHandlerOptions
+            {
+                StatusCodeSelector = ErrorResponses.StatusFor,
+                ExceptionHandler = ErrorResponses.HandleExceptionAsync,
+            })
+            .UseStatusCodePages(context => ErrorResponses.WriteAsync(context.HttpContext, context.HttpContext.Response.StatusCode,
                 ErrorResponses.MessageFor(context.HttpContext.Response.StatusCode, context.HttpContext))));
         return app;
     }

@@ -17,6 +17,9 @@ internal static class EventsEndpoint
 {
     public const string ResumeQueryParameter = "lastEventId";
 
+    /// <summary>The answer to a stream that could not start for an unexpected reason (logged).</summary>
+    public const string StreamFailed = "The stream could not start: something went wrong on the server. Reconnect in a moment.";
+
     private static readonly IRequestCookieCollection NoCookies = new DefaultHttpContext().Request.Cookies;
 
     /// <summary>
@@ -24,6 +27,18 @@ internal static class EventsEndpoint
     /// request's, so an open stream holds no frame of this method.
     /// </summary>
     public static Task HandleAsync(HttpContext context, StreamSessionFactory sessions, StreamLimits limits)
+    {
+        try
+        {
+            return Serve(context, sessions, limits);
+        }
+        catch (Exception ex)
+        {
+            return FailAsync(context, sessions.Logger, ex);
+        }
+    }
+
+    private static Task Serve(HttpContext context, StreamSessionFactory sessions, StreamLimits limits)
     {
         if (!RoomPaths.TryFromRoute(context, out var paths, out var invalidRoom))
         {
@@ -104,6 +119,25 @@ internal static class EventsEndpoint
 
         after = id;
         return true;
+    }
+
+    /// <summary>
+    /// What the exception handler does for pages, for a stream (which runs outside it): an unexpected error before the
+    /// stream started is logged and answered with its status and a readable line. After the start there is nothing to
+    /// answer: the exception goes on to Kestrel, which logs it and drops the connection.
+    /// </summary>
+    internal static Task FailAsync(HttpContext context, ILogger logger, Exception exception)
+    {
+        if (context.Response.HasStarted)
+        {
+            return Task.FromException(exception);
+        }
+
+        StreamingLog.StreamFailed(logger, exception);
+        var status = ErrorResponses.StatusFor(exception);
+        return RefuseAsync(context, status, status >= StatusCodes.Status500InternalServerError
+            ? StreamFailed
+            : ErrorResponses.MessageFor(status, context));
     }
 
     internal static async Task RefuseAsync(HttpContext context, int status, string message)

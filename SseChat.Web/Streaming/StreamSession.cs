@@ -95,6 +95,10 @@ internal sealed class StreamSession
                 context.Abort();
             }
         }
+        catch (Exception ex) when (!context.Response.HasStarted)
+        {
+            await EventsEndpoint.FailAsync(context, _services.Logger, ex).ConfigureAwait(false);
+        }
         finally
         {
             await LeaveAsync().ConfigureAwait(false);

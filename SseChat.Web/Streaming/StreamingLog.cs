@@ -17,4 +17,7 @@ internal static partial class StreamingLog
 
     [LoggerMessage(EventId = 2005, Level = LogLevel.Error, Message = "Room {Room}: a presence update could not be sent; the next change sends the list again.")]
     public static partial void PresenceUpdateFailed(ILogger logger, string room, Exception exception);
+
+    [LoggerMessage(EventId = 2006, Level = LogLevel.Error, Message = "A stream could not start: an unexpected error.")]
+    public static partial void StreamFailed(ILogger logger, Exception exception);
 }
