@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Diagnostics.Enrichment;
+using Microsoft.Extensions.Logging.Debug;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Resources;
 
@@ -20,6 +21,14 @@ public static class Telemetry
             .WithMetrics(metrics => metrics
             .AddMeter(ChatMetrics.MeterName)
             .AddPrometheusExporter());
+
+        // The debug provider writes only to an attached debugger. It also counts as a scope logger of its own, so with
+        // it every logging scope wraps three and needs an array for the third: Kestrel opens one per connection and
+        // keeps it for the connection's life.
+        foreach (var debug in builder.Services.Where(d => d.ImplementationType == typeof(DebugLoggerProvider)).ToList())
+        {
+            builder.Services.Remove(debug);
+        }
 
         builder.Logging.EnableEnrichment();
         builder.Services.AddStaticLogEnricher<InstanceLogEnricher>();
