@@ -18,7 +18,6 @@ internal sealed class SseWriter
 {
     private const int InitialPending = 4;
 
-    private readonly Lock _gate = new();
     private readonly int _capacity;
     private readonly TimeProvider _time;
     private readonly TaskCompletionSource _ended = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -44,6 +43,10 @@ internal sealed class SseWriter
     // Only the writer (or the preamble, before the stream goes live) touches these.
     private LogId _lastSent;
     private long _presenceSeen;
+
+    // The monitor of the writer's state: the promise of its end, which nothing outside sees. A Lock of its own would be
+    // one more object (40 bytes) per open stream; a monitor takes no memory unless threads contend for it.
+    private object Gate => _ended;
 
     /// <param name="capacity">How many frames may wait for this stream before it is cut off.</param>
     /// <param name="time">The clock of <see cref="WaitingFor"/>.</param>
@@ -76,7 +79,7 @@ internal sealed class SseWriter
     public bool TryEnqueue(ReadOnlySpan<SseFrame> frames)
     {
         bool added, overflowedNow;
-        lock (_gate)
+        lock (Gate)
         {
             added = TryAddAll(frames, out overflowedNow);
         }
@@ -96,7 +99,7 @@ internal sealed class SseWriter
     public void Deliver(ReadOnlySpan<SseFrame> frames)
     {
         bool write, overflowedNow = false;
-        lock (_gate)
+        lock (Gate)
         {
             write = !_writing && _output is not null && _pendingCount == 0 && !_completing && !_closed;
             if (write)
@@ -138,7 +141,7 @@ internal sealed class SseWriter
     /// <summary>Ends the stream after what is pending has been written (call <see cref="Flush"/> after it).</summary>
     public void Complete()
     {
-        lock (_gate)
+        lock (Gate)
         {
             _completing = true;
             if (_pendingCount == 0 && !_writing)
@@ -161,7 +164,7 @@ internal sealed class SseWriter
     /// </summary>
     public void Flush()
     {
-        lock (_gate)
+        lock (Gate)
         {
             if (_writing || _closed || _output is null || _pendingCount == 0)
             {
@@ -183,7 +186,7 @@ internal sealed class SseWriter
     /// <param name="cancellationToken">Cancelled when the client goes away or the instance must stop now.</param>
     public void GoLive(PipeWriter output, CancellationToken cancellationToken)
     {
-        lock (_gate)
+        lock (Gate)
         {
             _token = cancellationToken;
             _output = output;
@@ -214,7 +217,7 @@ internal sealed class SseWriter
     private async Task CloseAsync()
     {
         Task idle;
-        lock (_gate)
+        lock (Gate)
         {
             _closed = true;
             if (!_writing)
@@ -245,7 +248,7 @@ internal sealed class SseWriter
                 SseFrame[]? batch;
                 SseFrame first = default;
                 int count;
-                lock (_gate)
+                lock (Gate)
                 {
                     if (_closed || _pendingCount == 0)
                     {
@@ -306,7 +309,7 @@ internal sealed class SseWriter
     /// <summary>The writer failed: it lets go, and the stream ends with the error.</summary>
     private void Fail(Exception ex)
     {
-        lock (_gate)
+        lock (Gate)
         {
             ReleaseWriter();
         }
@@ -323,7 +326,7 @@ internal sealed class SseWriter
             return true;
         }
 
-        lock (_gate)
+        lock (Gate)
         {
             ReleaseWriter();
         }
@@ -332,7 +335,7 @@ internal sealed class SseWriter
         return false;
     }
 
-    // Under _gate: TryAdd for each frame in turn, stopping at the first that is not added.
+    // Under the gate: TryAdd for each frame in turn, stopping at the first that is not added.
     private bool TryAddAll(ReadOnlySpan<SseFrame> frames, out bool overflowedNow)
     {
         overflowedNow = false;
@@ -347,7 +350,7 @@ internal sealed class SseWriter
         return true;
     }
 
-    // Under _gate. False when the stream is over or overflows; overflowedNow on the frame that overflows it (whose
+    // Under the gate. False when the stream is over or overflows; overflowedNow on the frame that overflows it (whose
     // caller then cuts it, outside the lock).
     private bool TryAdd(SseFrame frame, out bool overflowedNow)
     {
@@ -408,7 +411,7 @@ internal sealed class SseWriter
     /// <summary>Cuts an overflowed stream off: ends it, and abandons a write stuck on a client that stopped reading.</summary>
     private void Cut()
     {
-        lock (_gate)
+        lock (Gate)
         {
             // Under the lock: once the stream is closed and its writer idle, its pipe may serve the connection's next
             // request. A writer still at work holds the close back, so its flush may be cancelled even after it.
@@ -450,7 +453,7 @@ internal sealed class SseWriter
         }
     }
 
-    // Under _gate.
+    // Under the gate.
     private void ReleaseWriter()
     {
         _writing = false;
