@@ -26,6 +26,18 @@ public sealed class FragmentRendererTests
 
     [Theory]
     [MemberData(nameof(HostileTexts))]
+    public void A_message_is_one_line_so_it_travels_as_one_data_line(string text)
+    {
+        var html = new FragmentRenderer().Render(Message("mallory", text));
+        var frame = System.Text.Encoding.UTF8.GetString(SseChat.Web.Streaming.SseFrames.Encode(null, html, new LogId(1700000000000, 3), retry: null));
+
+        Assert.DoesNotContain('\n', html);
+        Assert.DoesNotContain('\r', html);
+        Assert.Equal($"data: {html}\nid: 1700000000000-3\n\n", frame);
+    }
+
+    [Theory]
+    [MemberData(nameof(HostileTexts))]
     public async Task Hostile_text_is_encoded_and_comes_back_as_the_same_text(string text)
     {
         var html = new FragmentRenderer().Render(Message("mallory", text));

@@ -41,11 +41,13 @@ public class FragmentRenderer
                 }
 
                 AppendAuthor(sb, e.Author);
-                sb.Append(" data-nick=\"").Append(Encoder.Encode(e.Nick)).Append("\">\n")
-                  .Append("<span class=\"nick\">").Append(Encoder.Encode(e.Nick)).Append("</span>\n");
+                // One line, so one `data:` line on the stream: every client splits an event into its lines and
+                // joins its data lines again. (A space renders as the newline it replaces; the text's own line breaks
+                // are encoded.)
+                sb.Append(" data-nick=\"").Append(Encoder.Encode(e.Nick)).Append("\">")
+                  .Append("<span class=\"nick\">").Append(Encoder.Encode(e.Nick)).Append("</span> ");
                 AppendTime(sb, e.Timestamp);
-                sb.Append('\n')
-                  .Append("<p class=\"text\">").Append(Encoder.Encode(e.Text)).Append("</p>\n")
+                sb.Append("<p class=\"text\">").Append(Encoder.Encode(e.Text)).Append("</p>")
                   .Append("</li>");
                 break;
             case ChatEventKind.UserJoined:
