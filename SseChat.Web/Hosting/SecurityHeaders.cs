@@ -5,8 +5,8 @@ namespace SseChat.Web.Hosting;
 
 /// <summary>
 /// Security headers on every response, set when it starts (so error answers carry them too); on a stream's path, set
-/// at once (see the remarks). The page needs no
-/// inline script or style: htmx and the app's own files come from 'self', so the policy can be strict.
+/// at once (see the remarks). The page needs no inline script or style: htmx and the app's own files come from
+/// 'self', so the policy can be strict.
 /// </summary>
 /// <remarks>
 /// An event stream is never rendered: it gets the policy for responses that are not documents (nothing may load,
