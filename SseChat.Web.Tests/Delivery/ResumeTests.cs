@@ -193,25 +193,13 @@ internal sealed class DispatchGate
 }
 
 /// <summary>The in-process bus, with its deliveries to subscribers held by a <see cref="DispatchGate"/>.</summary>
-internal sealed class GatedChatBus(InProcessChatBus inner, DispatchGate gate) : IChatBus
+internal sealed class GatedChatBus(InProcessChatBus inner, DispatchGate gate) : DelegatingChatBus(inner)
 {
-    public Task<ChatEvent> PublishMessageAsync(ChatEvent message, CancellationToken cancellationToken) =>
-        inner.PublishMessageAsync(message, cancellationToken);
-
-    public Task<IReadOnlyList<ChatEvent>> ReadRecentAsync(string room, int count, CancellationToken cancellationToken) =>
-        inner.ReadRecentAsync(room, count, cancellationToken);
-
-    public Task<LogRead> ReadAfterAsync(string room, LogId after, int maxCount, CancellationToken cancellationToken) =>
-        inner.ReadAfterAsync(room, after, maxCount, cancellationToken);
-
-    public ValueTask PublishNoticeAsync(ChatEvent notice, CancellationToken cancellationToken) =>
-        inner.PublishNoticeAsync(notice, cancellationToken);
-
     /// <summary>
     /// Events wait in a queue of their own, in order, and reach the handler once the gate is open; the subscription's lag
     /// is how long the oldest held batch has waited.
     /// </summary>
-    public async Task<IRoomSubscription> SubscribeAsync(string room, Action<IReadOnlyList<ChatEvent>> handler, CancellationToken cancellationToken)
+    public override async Task<IRoomSubscription> SubscribeAsync(string room, Action<IReadOnlyList<ChatEvent>> handler, CancellationToken cancellationToken)
     {
         var held = System.Threading.Channels.Channel.CreateUnbounded<(ChatEvent[] Batch, long At)>();
         var subscription = new Held(held);

@@ -2,7 +2,6 @@ using System.Net;
 using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.DependencyInjection;
 using SseChat.Web.Bus;
-using SseChat.Web.Chat;
 using SseChat.Web.Hosting;
 using SseChat.Web.Streaming;
 using SseChat.Web.Tests.Infrastructure;
@@ -43,21 +42,9 @@ public sealed class StreamErrorTests
         await stream.WaitForAsync(e => e.Kind == "user-joined", "own join notice");
     }
 
-    private sealed class ReplayFailingBus(InProcessChatBus inner) : IChatBus
+    private sealed class ReplayFailingBus(InProcessChatBus inner) : DelegatingChatBus(inner)
     {
-        public Task<ChatEvent> PublishMessageAsync(ChatEvent message, CancellationToken cancellationToken) =>
-            inner.PublishMessageAsync(message, cancellationToken);
-
-        public ValueTask PublishNoticeAsync(ChatEvent notice, CancellationToken cancellationToken) =>
-            inner.PublishNoticeAsync(notice, cancellationToken);
-
-        public Task<IReadOnlyList<ChatEvent>> ReadRecentAsync(string room, int count, CancellationToken cancellationToken) =>
-            inner.ReadRecentAsync(room, count, cancellationToken);
-
-        public Task<LogRead> ReadAfterAsync(string room, LogId after, int maxCount, CancellationToken cancellationToken) =>
+        public override Task<LogRead> ReadAfterAsync(string room, LogId after, int maxCount, CancellationToken cancellationToken) =>
             throw new InvalidOperationException("a bug in reading the log");
-
-        public Task<IRoomSubscription> SubscribeAsync(string room, Action<IReadOnlyList<ChatEvent>> handler, CancellationToken cancellationToken) =>
-            inner.SubscribeAsync(room, handler, cancellationToken);
     }
 }
