@@ -9,7 +9,9 @@
 #     grid      3 instances, 300 x 100 and 1,500 x 100 msg/s           -> OUT_DIR/grid.jsonl
 #     ladder    3 instances, 300 clients, rising rate (SseChat, SignalR) -> OUT_DIR/ladder.jsonl
 #   Environment: PEERS (default ../shared/peers, after `npm ci` there), REPS (rounds, default 2), BEFORE (a second
-#   publish folder measured as "ssechat-before" in the memory part), RATES (ladder, default "400 800 1200 1600 2000").
+#   publish folder measured as "ssechat-before" in the memory part), RATES (ladder, default "400 800 1200 1600 2000"),
+#   DRIVERS (driver processes per run, default 1; each JSON line says how many).
+#   The peers' driver runs with load-tests/peers-driver/driver.patch (a cheaper SSE reader, several processes).
 #
 # Then: node load-tests/tools/charts.js docs/benchmarks OUT_DIR/*.jsonl
 set -u
@@ -19,6 +21,11 @@ app=$(cd "$1" && pwd)
 out=$(mkdir -p "$2" && cd "$2" && pwd)
 shift 2
 peers=$(cd "${PEERS:-$root/../shared/peers}" && pwd)
+# the harness with the cheaper SSE reader and DRIVERS=N (load-tests/peers-driver/prepare.sh), in a scratch copy
+copy=$(mktemp -d)
+trap 'rm -rf "$copy"' EXIT
+"$root/load-tests/peers-driver/prepare.sh" "$peers" "$copy" || exit 2
+peers=$copy
 before=${BEFORE:-}
 ulimit -n "$(ulimit -Hn)"
 lift="Limits__PostBurst=100000 Limits__PostsPerSecond=100000 Limits__AddressPostsPerSecond=1000000 Limits__StreamsPerAddress=100000"
@@ -41,7 +48,7 @@ run() {
     else
       ./run.sh "$system" "$@" -- --settle "${settle:-1}"
     fi
-  ) 2>>"$out/runs.err" | grep '^{' | sed "s/^{/{\"load\":$load,${extra}/" >> "$file"
+  ) 2>>"$out/runs.err" | grep '^{' | sed "s/^{/{\"load\":$load,\"drivers\":${DRIVERS:-1},${extra}/" >> "$file"
 }
 
 systems=(ssechat seed-socketio node-sse signalr-redis)

@@ -61,6 +61,44 @@ public sealed class ReportToolTests : IDisposable
     }
 
     [Fact]
+    public async Task Two_drivers_lines_merge_into_one_with_every_delivery_made_and_the_worse_latency()
+    {
+        // Each of two drivers counts its own messages at its own clients: half of what every client receives.
+        var a = Path.Combine(_temp, "driver-0.json");
+        var b = Path.Combine(_temp, "driver-1.json");
+        await File.WriteAllTextAsync(a, DriverLine(delivered: 1000, lost: 0, deliveriesPerSecond: 100, p99: 40, driverCpu: 30, serverUs: 4));
+        await File.WriteAllTextAsync(b, DriverLine(delivered: 990, lost: 10, deliveriesPerSecond: 99, p99: 70, driverCpu: 40, serverUs: 6));
+
+        var result = await ExternalTool.RunAsync("node", ["load-tests/peers-driver/merge-drivers.js", a, b], TimeSpan.FromSeconds(20));
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        using var merged = System.Text.Json.JsonDocument.Parse(result.Output);
+        var root = merged.RootElement;
+        Assert.Equal(1990, root.GetProperty("delivered").GetDouble());
+        Assert.Equal(10, root.GetProperty("lost").GetDouble());
+        Assert.Equal(398, root.GetProperty("deliveries_per_s").GetDouble()); // (100 + 99) counted, twice that made
+        Assert.Equal(70, root.GetProperty("latency_ms").GetProperty("p99").GetDouble());
+        Assert.Equal(70, root.GetProperty("driver").GetProperty("cpu_pct").GetDouble());
+        // the servers' CPU of one window over the deliveries made in it: (4 x 1000 + 6 x 990) / 2 / 3980
+        Assert.Equal(1.249, root.GetProperty("server_cpu_us_per_delivery").GetDouble());
+        Assert.Equal(2, root.GetProperty("per_driver").GetArrayLength());
+    }
+
+    [Fact]
+    public async Task A_failed_driver_fails_the_merge_with_its_error()
+    {
+        var a = Path.Combine(_temp, "driver-0.json");
+        var b = Path.Combine(_temp, "driver-1.json");
+        await File.WriteAllTextAsync(a, DriverLine(delivered: 1000, lost: 0, deliveriesPerSecond: 100, p99: 40, driverCpu: 30, serverUs: 4));
+        await File.WriteAllTextAsync(b, """{"mode":"sse","error":"events: HTTP 503"}""");
+
+        var result = await ExternalTool.RunAsync("node", ["load-tests/peers-driver/merge-drivers.js", a, b], TimeSpan.FromSeconds(20));
+
+        Assert.Equal(1, result.ExitCode);
+        Assert.Contains("events: HTTP 503", result.Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Without_a_known_command_it_says_how_to_use_it()
     {
         var result = await ExternalTool.RunAsync("node", ["load-tests/tools/report.js", "nonsense"], TimeSpan.FromSeconds(20));
@@ -68,6 +106,9 @@ public sealed class ReportToolTests : IDisposable
         Assert.Equal(2, result.ExitCode);
         Assert.Contains("usage:", result.Error, StringComparison.Ordinal);
     }
+
+    private static string DriverLine(long delivered, long lost, double deliveriesPerSecond, double p99, double driverCpu, double serverUs) =>
+        $$$"""{"mode":"sse","clients":150,"rate":500,"messages":10,"expected":{{{delivered + lost}}},"delivered":{{{delivered}}},"lost":{{{lost}}},"duplicates":0,"unexpected":0,"send_errors":0,"post_retries":0,"disconnects":0,"deliveries_per_s":{{{deliveriesPerSecond}}},"send_rate_achieved":500,"latency_ms":{"p50":1,"p95":2,"p99":{{{p99}}},"max":{{{p99}}},"mean":1},"send_lag_ms":{"p99":1,"max":1},"drain_s":0.1,"driver":{"cpu_pct":{{{driverCpu}}},"cpu_us_per_delivery":2,"event_loop_delay_ms":{"p99":5,"max":6},"rss_kib":1000},"machine_cpu_busy_pct":90,"machine_busy_cores":1.8,"server_cpu_pct":50,"server_cpu_us_per_delivery":{{{serverUs}}},"redis_cpu_pct":5,"redis_cpu_us_per_delivery":0.1}""";
 
     private static string Run(long accepted, long refused, long lost, bool ok, double recoverMs, long reconnects) =>
         $$$"""{"runId":"r","postsAccepted":{{{accepted}}},"postsFailed":{{{refused}}},"lost":{{{lost}}},"duplicates":0,"ok":{{{(ok ? "true" : "false")}}},"fault":{"kind":"redis-restart","forSeconds":3,"reconnects":{{{reconnects}}},"recoverMs":{{{recoverMs}}}}}""";

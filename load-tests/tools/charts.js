@@ -21,7 +21,8 @@ function normalise(j) {
   if (j.latency_ms || j.mode) {
     // the peers' driver.js (run.sh adds peer/variant)
     return {
-      system: j.variant || j.peer || j.mode,
+      // several driver processes (peers-driver/, DRIVERS=N) make a line of their own
+      system: (j.variant || j.peer || j.mode) + (j.drivers > 1 ? `, ${j.drivers} drivers` : ''),
       clients: j.clients,
       rate: j.rate,
       p99: j.latency_ms ? j.latency_ms.p99 : null,
