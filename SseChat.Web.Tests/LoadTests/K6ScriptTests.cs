@@ -48,7 +48,8 @@ public sealed class K6ScriptTests : ChatAppTests
         var found = Directory.EnumerateFiles(LoadTestFiles.Folder, "*.js", SearchOption.AllDirectories)
             .Select(f => Path.GetRelativePath(LoadTestFiles.Folder, f).Replace('\\', '/'))
             .Where(f => !f.Contains("/bin/", StringComparison.Ordinal) && !f.Contains("/obj/", StringComparison.Ordinal)
-                && !f.StartsWith("tools/", StringComparison.Ordinal)); // node tools, not k6 scripts (ReportToolTests)
+                && !f.StartsWith("tools/", StringComparison.Ordinal) // node tools, not k6 scripts (ReportToolTests)
+                && !f.StartsWith("peers-driver/", StringComparison.Ordinal));
 
         Assert.Equal(Scripts.Order(StringComparer.Ordinal), found.Order(StringComparer.Ordinal));
     }
