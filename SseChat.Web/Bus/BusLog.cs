@@ -32,7 +32,7 @@ internal static partial class BusLog
     [LoggerMessage(EventId = 1010, Level = LogLevel.Warning, Message = "Room {Room}: pub/sub went from sequence {Last} to {Next}; reading the gap from the log.")]
     public static partial void GapDetected(ILogger logger, string room, long last, long next);
 
-    [LoggerMessage(EventId = 1011, Level = LogLevel.Information, Message = "Room {Room}: delivered {Count} messages from the log that pub/sub had missed.")]
+    [LoggerMessage(EventId = 1011, Level = LogLevel.Information, Message = "Room {Room}: delivered {Count} messages from the log that pub/sub had not brought yet (late or lost).")]
     public static partial void CaughtUp(ILogger logger, string room, int count);
 
     [LoggerMessage(EventId = 1012, Level = LogLevel.Warning, Message = "Room {Room}: the log could not be read after {Id}; live messages wait until it can (retrying soon).")]
