@@ -25,6 +25,8 @@ public sealed class StartupConfigurationTests
     [InlineData("Chat__PresenceCoalesceWindow", "00:05:00", "Chat:PresenceCoalesceWindow")]
     [InlineData("Chat__PresenceListLimit", "0", "Chat:PresenceListLimit")]
     [InlineData("Instance__Name", "caf\u00e9\u0001", "Instance:Name")]
+    [InlineData("Logging__CaptureScopes", "sometimes", "Logging:CaptureScopes")]
+    [InlineData("Logging__Console__FormatterOptions__IncludeScopes", "sometimes", "FormatterOptions:IncludeScopes")]
     public async Task A_malformed_setting_stops_the_app_with_a_message_naming_it(string variable, string value, string named)
     {
         var (exitCode, output) = await AppProcess.RunToExitAsync(new Dictionary<string, string?> { [variable] = value }, TimeSpan.FromSeconds(30));

@@ -27,6 +27,13 @@ public static class SseChatHost
             await Console.Error.WriteLineAsync($"SseChat cannot start: invalid configuration. {ex.Message}").ConfigureAwait(false);
             return 2;
         }
+        catch (InvalidOperationException ex) when (ex.Message.StartsWith("Failed to convert configuration value", StringComparison.Ordinal))
+        {
+            // The framework's own settings (Logging:…) are read while the host builds its logging; the binder's message
+            // names the setting.
+            await Console.Error.WriteLineAsync($"SseChat cannot start: invalid configuration. {ex.Message}").ConfigureAwait(false);
+            return 2;
+        }
     }
 
     private static void LogWhereToOpen(WebApplication app)
