@@ -22,19 +22,20 @@ public static class SseChatHost
             await app.RunAsync().ConfigureAwait(false);
             return 0;
         }
-        catch (OptionsValidationException ex)
+        catch (Exception ex) when (IsInvalidConfiguration(ex))
         {
-            await Console.Error.WriteLineAsync($"SseChat cannot start: invalid configuration. {ex.Message}").ConfigureAwait(false);
-            return 2;
-        }
-        catch (InvalidOperationException ex) when (ex.Message.StartsWith("Failed to convert configuration value", StringComparison.Ordinal))
-        {
-            // The framework's own settings (Logging:…) are read while the host builds its logging; the binder's message
-            // names the setting.
             await Console.Error.WriteLineAsync($"SseChat cannot start: invalid configuration. {ex.Message}").ConfigureAwait(false);
             return 2;
         }
     }
+
+    /// <summary>
+    /// A setting that failed validation, or one of the framework's own (<c>Logging:…</c>) that its binder could not
+    /// convert while the host built its logging; either message names the setting.
+    /// </summary>
+    private static bool IsInvalidConfiguration(Exception ex) =>
+        ex is OptionsValidationException
+        || (ex is InvalidOperationException && ex.Message.StartsWith("Failed to convert configuration value", StringComparison.Ordinal));
 
     private static void LogWhereToOpen(WebApplication app)
     {
