@@ -1,6 +1,8 @@
 using SseChat.Web.Hosting;
 using SseChat.Web.Presence;
 
+InlineSocketCompletions.UnlessSet();   // before the first socket opens: see the class
+
 var builder = WebApplication.CreateBuilder(args);
 builder.Services
     .AddSseChatOptions()            // "Chat" and "Redis", bound and validated at start

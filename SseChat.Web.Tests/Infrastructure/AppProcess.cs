@@ -116,7 +116,14 @@ public sealed class AppProcess : IAsyncDisposable
         start.Environment["Instance__Name"] = "test-" + Guid.NewGuid().ToString("N")[..12];
         foreach (var (key, value) in settings)
         {
-            start.Environment[key] = value;
+            if (value is null)
+            {
+                start.Environment.Remove(key); // not set at all, whatever this process has
+            }
+            else
+            {
+                start.Environment[key] = value;
+            }
         }
 
         var process = Process.Start(start) ?? throw new InvalidOperationException("dotnet did not start.");
