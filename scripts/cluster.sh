@@ -128,7 +128,7 @@ up_redis_cluster() {
       { tail -n 20 "$logs/cluster-create.log" >&2; die "redis-cli --cluster create failed (log: $logs/cluster-create.log)"; }
     echo "$redis_port" >"$dir/ports"
   fi
-  wait_for "the Redis Cluster (cluster_state:ok on every node)" "$deadline" cluster_ok
+  wait_for "the Redis Cluster (cluster_state:ok, every primary's replica in sync)" "$deadline" cluster_ok
   configuration=$(IFS=,; echo "${nodes[*]}")
 }
 
@@ -136,7 +136,16 @@ cluster_ok() {
   local i
   for ((i = 0; i < 6; i++)); do
     "$redis_cli" -p $((redis_port + i)) cluster info 2>/dev/null | grep -q '^cluster_state:ok' || return 1
+    # A primary refuses writes (NOREPLICAS) until its replica has synced and acknowledges: the instances write the
+    # Data Protection key ring as they start, so they wait for that, not only for the replica's connection.
+    primary_ready $((redis_port + i)) || return 1
   done
+}
+
+# A replica, or a primary with the good replicas min-replicas-to-write asks for (it takes writes).
+primary_ready() {
+  "$redis_cli" -p "$1" info replication 2>/dev/null | tr -d '\r' |
+    awk -F: '$1 == "role" { r = $2 } $1 == "min_slaves_good_slaves" { g = $2 } END { exit !(r == "slave" || g >= 1) }'
 }
 
 # A primary, a replica of it and 3 sentinels (quorum 2) that promote the replica a few seconds after the primary
@@ -170,7 +179,8 @@ sentinels_ok() {
     "$redis_cli" -p $((redis_port + i)) sentinel master "$sentinel_service" 2>/dev/null |
       awk 'p == "num-slaves" { r = $0 } p == "num-other-sentinels" { o = $0 } { p = $0 } END { exit !(r == 1 && o == 2) }' || return 1
   done
-  "$redis_cli" -p "$redis_port" info replication 2>/dev/null | grep -q '^connected_slaves:1'
+  "$redis_cli" -p "$redis_port" info replication 2>/dev/null | grep -q '^connected_slaves:1' || return 1
+  primary_ready "$redis_port"
 }
 
 up() {
