@@ -51,6 +51,37 @@ public sealed class BusOutageAnswersTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_page_whose_key_ring_redis_refuses_to_store_gets_a_readable_503_not_a_500()
+    {
+        // A primary that takes writes only while a replica follows it (as compose and scripts/cluster.sh run it), before
+        // its replica has synced: the first page needs the Data Protection key ring's first key, and Redis refuses it.
+        await using (var admin = await RedisAdmin.ConnectAsync(_redis.Port))
+        {
+            await admin.SendAsync("CONFIG", "SET", "min-replicas-to-write", "1");
+        }
+
+        using var app = new ChatAppFactory(new() { ["Redis:Configuration"] = _redis.Configuration });
+        using var client = app.CreateClient();
+        using var refused = await client.GetAsync(new Uri("/", UriKind.Relative));
+
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, refused.StatusCode);
+        var body = await ChatBrowser.Parse(await refused.Content.ReadAsStringAsync());
+        Assert.Contains("cannot reach its message store", body.QuerySelector("[role=alert]")!.TextContent, StringComparison.Ordinal);
+
+        // The replica is there (here: the requirement dropped): the page is served.
+        await using (var admin = await RedisAdmin.ConnectAsync(_redis.Port))
+        {
+            await admin.SendAsync("CONFIG", "SET", "min-replicas-to-write", "0");
+        }
+
+        await Wait.UntilAsync(async () =>
+        {
+            using var page = await client.GetAsync(new Uri("/", UriKind.Relative));
+            return page.StatusCode == HttpStatusCode.OK;
+        }, TimeSpan.FromSeconds(15), "the page once Redis takes the key");
+    }
+
+    [Fact]
     public async Task While_redis_is_down_posts_get_a_readable_503_streams_stay_open_and_it_recovers()
     {
         using var app = new ChatAppFactory(new()

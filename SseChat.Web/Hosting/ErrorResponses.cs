@@ -85,9 +85,26 @@ internal static class ErrorResponses
     public static int StatusFor(Exception exception) => exception switch
     {
         BadHttpRequestException bad => bad.StatusCode,
-        BusUnavailableException => StatusCodes.Status503ServiceUnavailable,
+        _ when IsBusUnavailable(exception) => StatusCodes.Status503ServiceUnavailable,
         _ => StatusCodes.Status500InternalServerError,
     };
+
+    /// <summary>
+    /// Redis could not be reached or refused the write, also where the framework wrapped the failure: Data Protection
+    /// reports a key ring it could not read or write (<c>RedisKeyRing</c>) as a <c>CryptographicException</c>.
+    /// </summary>
+    private static bool IsBusUnavailable(Exception? exception)
+    {
+        for (; exception is not null; exception = exception.InnerException)
+        {
+            if (exception is BusUnavailableException)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
 
     public static string MessageFor(int status, HttpContext context) => status switch
     {
