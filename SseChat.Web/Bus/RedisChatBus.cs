@@ -172,17 +172,33 @@ internal sealed class RedisChatBus : IChatBus, IAsyncDisposable
             _time,
             _logger,
             () => UnsubscribeAsync(room, queue));
-        // The queue form of OnMessage hands messages over one at a time, in order.
+        // The queue form of OnMessage hands messages over one at a time, in order, on one reader. The reader also takes
+        // whatever else the queue holds (what arrived while the room's last batch was handed out, which the subscription's
+        // loop may have run on this thread), so that a backlog reaches the loop as one batch.
         queue.OnMessage(message =>
         {
-            try
+            var live = new List<(ChatEvent, long)>();
+            Read(message);
+            while (live.Count < IChatBus.MaxBatch && queue.TryRead(out var more))
             {
-                var (e, sequence) = RedisWireFormat.ReadFrame((string)message.Message!);
-                subscription.OnLive(e, sequence);
+                Read(more);
             }
-            catch (JsonException ex)
+
+            if (live.Count > 0)
             {
-                BusLog.MalformedFrame(_logger, room, ex);
+                subscription.OnLive(live);
+            }
+
+            void Read(ChannelMessage m)
+            {
+                try
+                {
+                    live.Add(RedisWireFormat.ReadFrame((string)m.Message!));
+                }
+                catch (JsonException ex)
+                {
+                    BusLog.MalformedFrame(_logger, room, ex);
+                }
             }
         });
         var channel = _keys.Channel(room);
