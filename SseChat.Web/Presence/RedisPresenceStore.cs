@@ -38,6 +38,7 @@ internal sealed class RedisPresenceStore : IPresenceStore
         local room, channel = ARGV[1], ARGV[2]
         local t = redis.call('TIME')
         local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+        local nowMicroseconds = tonumber(t[1]) * 1000000 + tonumber(t[2])
 
         -- Integers as text without an exponent (Lua numbers are doubles; tostring would print 1.8e+15).
         local function int(n) return string.format('%.0f', n) end
@@ -45,7 +46,7 @@ internal sealed class RedisPresenceStore : IPresenceStore
         -- Raised by every change. A counter that is gone (expired while the room was empty, or Redis lost it) starts
         -- again from the clock in microseconds, above every version handed out before.
         local function nextVersion()
-            if redis.call('EXISTS', versionKey) == 0 then redis.call('SET', versionKey, int(now * 1000)) end
+            if redis.call('EXISTS', versionKey) == 0 then redis.call('SET', versionKey, int(nowMicroseconds)) end
             local v = redis.call('INCR', versionKey)
             redis.call('PEXPIRE', versionKey, ARGV[5])
             return v
