@@ -153,8 +153,7 @@ public sealed class RedisRoomSubscriptionTests : IAsyncDisposable
         subscription.Start(() => { });
         using var bound = new CancellationTokenSource(TimeSpan.FromSeconds(5));
 
-        // Pub/sub's reader brings message 1; a loop that waits runs on its thread, so it is held there.
-        var bringing = Task.Run(() => Live(subscription, 1));
+        Live(subscription, 1);
         Assert.Equal("1", await batches.Reader.ReadAsync(bound.Token));
         Live(subscription, 2);
         Live(subscription, 3);
@@ -165,66 +164,6 @@ public sealed class RedisRoomSubscriptionTests : IAsyncDisposable
 
         Assert.Equal("2,3,4", await batches.Reader.ReadAsync(bound.Token));
         await Infrastructure.Wait.UntilAsync(() => Task.FromResult(subscription.Lag == TimeSpan.Zero), TimeSpan.FromSeconds(5), "no lag once caught up");
-        await bringing.WaitAsync(bound.Token);
-    }
-
-    [Fact]
-    public async Task What_pub_sub_hands_over_in_one_piece_is_one_batch_in_order()
-    {
-        var batches = Channel.CreateUnbounded<string>();
-        await using var subscription = new RedisRoomSubscription("backlog", batch =>
-            batches.Writer.TryWrite(string.Join(",", batch.Select(e => e.Id!.Value.Milliseconds))), ReadAsync, (default, 0), Timing, _time, NullLogger.Instance);
-        subscription.Start(() => { });
-        using var bound = new CancellationTokenSource(TimeSpan.FromSeconds(5));
-
-        subscription.OnLive([(Message(1), 1), (Message(2), 2), (Message(3), 3)]);
-
-        Assert.Equal("1,2,3", await batches.Reader.ReadAsync(bound.Token));
-    }
-
-    [Fact]
-    public async Task A_waiting_loop_hands_a_message_over_on_the_thread_that_brings_it()
-    {
-        // No thread hand-off between pub/sub's reader and the fan-out while the room keeps up. The messages come from a
-        // thread of their own (not the pool's, where the loop would run anyway); the loop may still be busy with the
-        // message before when the next comes, so this looks at up to 50.
-        var handedOverOn = Channel.CreateUnbounded<int>();
-        await using var subscription = new RedisRoomSubscription("inline", batch =>
-        {
-            foreach (var _ in batch)
-            {
-                handedOverOn.Writer.TryWrite(Environment.CurrentManagedThreadId);
-            }
-        }, ReadAsync, (default, 0), Timing, _time, NullLogger.Instance);
-        subscription.Start(() => { });
-        using var bound = new CancellationTokenSource(TimeSpan.FromSeconds(10));
-
-        var inline = 0;
-        var broughtOn = 0;
-        var stop = false;
-        using var next = new SemaphoreSlim(0);
-        var bringer = new Thread(() =>
-        {
-            broughtOn = Environment.CurrentManagedThreadId;
-            for (var n = 1; next.Wait(TimeSpan.FromSeconds(10)) && !Volatile.Read(ref stop); n++)
-            {
-                Live(subscription, n);
-            }
-        }) { IsBackground = true };
-        bringer.Start();
-        for (var n = 1; n <= 50 && inline == 0; n++)
-        {
-            next.Release();
-            if (await handedOverOn.Reader.ReadAsync(bound.Token) == broughtOn)
-            {
-                inline++;
-            }
-        }
-
-        Volatile.Write(ref stop, true);
-        next.Release();
-        Assert.True(bringer.Join(TimeSpan.FromSeconds(10)), "the bringing thread ends");
-        Assert.Equal(1, inline);
     }
 
     public async ValueTask DisposeAsync() => await _subscription.DisposeAsync();

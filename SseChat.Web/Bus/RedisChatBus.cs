@@ -172,33 +172,17 @@ internal sealed class RedisChatBus : IChatBus, IAsyncDisposable
             _time,
             _logger,
             () => UnsubscribeAsync(room, queue));
-        // The queue form of OnMessage hands messages over one at a time, in order, on one reader. The reader also takes
-        // whatever else the queue holds (what arrived while the room's last batch was handed out, which the subscription's
-        // loop may have run on this thread), so that a backlog reaches the loop as one batch.
+        // The queue form of OnMessage hands messages over one at a time, in order.
         queue.OnMessage(message =>
         {
-            var live = new List<(ChatEvent, long)>();
-            Read(message);
-            while (live.Count < IChatBus.MaxBatch && queue.TryRead(out var more))
+            try
             {
-                Read(more);
+                var (e, sequence) = RedisWireFormat.ReadFrame((string)message.Message!);
+                subscription.OnLive(e, sequence);
             }
-
-            if (live.Count > 0)
+            catch (JsonException ex)
             {
-                subscription.OnLive(live);
-            }
-
-            void Read(ChannelMessage m)
-            {
-                try
-                {
-                    live.Add(RedisWireFormat.ReadFrame((string)m.Message!));
-                }
-                catch (JsonException ex)
-                {
-                    BusLog.MalformedFrame(_logger, room, ex);
-                }
+                BusLog.MalformedFrame(_logger, room, ex);
             }
         });
         var channel = _keys.Channel(room);

@@ -13,10 +13,7 @@ namespace SseChat.Web.Bus;
 /// be active yet when the client reports the connection back) and on a timer. Everything runs on one loop, so the
 /// handler sees each message once, in log order. The loop hands over what it has in batches: all the events that were
 /// waiting when it got to them (at most <see cref="IChatBus.MaxBatch"/>), so a room that falls behind catches up with fewer,
-/// larger writes, and one that keeps up gets each event alone, at once. A loop that waits runs on the thread that
-/// brings it work (pub/sub's queue reader, which hands over what its queue holds in one piece): no thread hand-off
-/// while the room keeps up. Its lag clock then starts a message when that reader takes it from pub/sub's queue, which
-/// may be up to one batch's hand-over after it arrived there.
+/// larger writes, and one that keeps up gets each event alone, at once.
 /// </summary>
 internal sealed class RedisRoomSubscription : IRoomSubscription
 {
@@ -31,10 +28,7 @@ internal sealed class RedisRoomSubscription : IRoomSubscription
     private readonly WaitingClock _clock;
     private readonly ILogger _logger;
     private readonly Func<ValueTask> _unsubscribe;
-    // A write that finds the loop waiting runs it on the writer's thread (pub/sub's queue reader, mostly): one thread
-    // hand-off less per message, which at light load costs about as much as the fan-out itself. A writer that finds it
-    // busy only queues, and the loop takes what queued as its next batch.
-    private readonly Channel<Work> _work = Channel.CreateUnbounded<Work>(new UnboundedChannelOptions { SingleReader = true, AllowSynchronousContinuations = true });
+    private readonly Channel<Work> _work = Channel.CreateUnbounded<Work>(new UnboundedChannelOptions { SingleReader = true });
     private readonly CancellationTokenSource _stop = new();
     private readonly Lock _timerGate = new();
     // Only the loop touches these.
@@ -90,13 +84,6 @@ internal sealed class RedisRoomSubscription : IRoomSubscription
 
     /// <summary>A message or notice from pub/sub, in publish order, with its sequence number (0 for notices).</summary>
     public void OnLive(ChatEvent e, long sequence) => _work.Writer.TryWrite(new Work(e, sequence, _clock.Arrived()));
-
-    /// <summary>
-    /// Messages and notices from pub/sub, in publish order: what its queue held when its reader got to them, handed
-    /// over in one piece (so a loop that runs on the reader's thread still takes a backlog as one batch).
-    /// </summary>
-    public void OnLive(IReadOnlyList<(ChatEvent Event, long Sequence)> live) =>
-        _work.Writer.TryWrite(new Work(null, 0, _clock.Arrived(), live));
 
     /// <summary>Asks the loop to read whatever the log holds after the last delivered id.</summary>
     public void RequestCatchUp() => _work.Writer.TryWrite(Work.CatchUp);
@@ -170,27 +157,12 @@ internal sealed class RedisRoomSubscription : IRoomSubscription
 
     private async ValueTask HandleAsync(Work work, CancellationToken cancellationToken)
     {
-        if (work.Live is { } live)
-        {
-            foreach (var (e, sequence) in live)
-            {
-                await HandleLiveAsync(e, sequence, cancellationToken).ConfigureAwait(false);
-            }
-
-            return;
-        }
-
-        if (work.Event is not { } one)
+        if (work.Event is not { } e)
         {
             await CatchUpAsync(cancellationToken).ConfigureAwait(false);
             return;
         }
 
-        await HandleLiveAsync(one, work.Sequence, cancellationToken).ConfigureAwait(false);
-    }
-
-    private async ValueTask HandleLiveAsync(ChatEvent e, long sequence, CancellationToken cancellationToken)
-    {
         if (e.Kind != ChatEventKind.Message)
         {
             Deliver(e); // a presence notice: live only, never logged
@@ -202,9 +174,9 @@ internal sealed class RedisRoomSubscription : IRoomSubscription
             return; // delivered already (by a catch-up), or held: the catch-up that is owed reads it from the log
         }
 
-        if (sequence != _lastSequence + 1)
+        if (work.Sequence != _lastSequence + 1)
         {
-            BusLog.GapDetected(_logger, _room, _lastSequence, sequence);
+            BusLog.GapDetected(_logger, _room, _lastSequence, work.Sequence);
             if (!await CatchUpAsync(cancellationToken).ConfigureAwait(false) || id <= _lastId)
             {
                 return;
@@ -214,7 +186,7 @@ internal sealed class RedisRoomSubscription : IRoomSubscription
         }
 
         Deliver(e);
-        (_lastId, _lastSequence) = (id, sequence);
+        (_lastId, _lastSequence) = (id, work.Sequence);
     }
 
     /// <summary>Delivers what the log holds after the last delivered id; false (and a retry soon) when it cannot be read.</summary>
@@ -326,11 +298,8 @@ internal sealed class RedisRoomSubscription : IRoomSubscription
         _batch.Clear();
     }
 
-    /// <summary>
-    /// A live event with its sequence number and when it arrived, several in order (<see cref="Live"/>), or (neither) a
-    /// request to catch up from the log.
-    /// </summary>
-    private readonly record struct Work(ChatEvent? Event, long Sequence, long ReceivedAt, IReadOnlyList<(ChatEvent Event, long Sequence)>? Live = null)
+    /// <summary>A live event with its sequence number and when it arrived, or (no event) a request to catch up from the log.</summary>
+    private readonly record struct Work(ChatEvent? Event, long Sequence, long ReceivedAt)
     {
         public static Work CatchUp => default;
     }
