@@ -1,3 +1,4 @@
+using SseChat.Web.Hosting;
 using SseChat.Web.Tests.Infrastructure;
 
 namespace SseChat.Web.Tests.Streaming;
@@ -17,7 +18,7 @@ public sealed class InlineSocketCompletionsTests
     {
         await using var app = await AppProcess.StartAsync(new Dictionary<string, string?>
         {
-            ["DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS"] = variable, // null: not in the environment at all
+            [InlineSocketCompletions.Variable] = variable, // null: not in the environment at all
         });
 
         var expected = inline ? Environment.ProcessorCount : Math.Max(1, (int)Math.Round(Environment.ProcessorCount / 30.0));
