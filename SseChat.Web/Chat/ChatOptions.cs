@@ -26,9 +26,21 @@ public sealed class ChatOptions
     [Range(typeof(TimeSpan), "00:00:00.100", "00:01:00", ErrorMessage = "Chat:ReconnectDelay must be between {1} and {2}.")]
     public TimeSpan ReconnectDelay { get; set; } = TimeSpan.FromSeconds(2);
 
-    /// <summary>Frames one SSE stream may have waiting; a client further behind is disconnected (it resumes on reconnect).</summary>
+    /// <summary>
+    /// How long a frame may wait for a stream whose client reads too slowly (its socket and Kestrel's output buffer
+    /// full) before the stream is cut off; the client resumes from its Last-Event-ID on reconnect. A time, not a count,
+    /// so that a busy room does not cut a client that is only a moment behind, and a quiet one does not keep a stuck
+    /// client for hours. Checked whenever the stream's list of waiting frames has to grow.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00.100", "00:10:00", ErrorMessage = "Chat:StreamMaxWait must be between {1} and {2}.")]
+    public TimeSpan StreamMaxWait { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// Frames one SSE stream may have waiting whatever their age: the memory ceiling of a slow client (48 bytes a
+    /// frame; the frames' bytes are shared by the room). A client further behind is cut off (it resumes on reconnect).
+    /// </summary>
     [Range(16, 1_000_000, ErrorMessage = "Chat:StreamQueueCapacity must be between {1} and {2}.")]
-    public int StreamQueueCapacity { get; set; } = 1024;
+    public int StreamQueueCapacity { get; set; } = 32_768;
 
     /// <summary>
     /// From how many streams on one instance a room gathers frames: a smaller room writes each frame to each stream at
