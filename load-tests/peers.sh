@@ -7,10 +7,12 @@
 #     APP       a `dotnet publish` folder of SseChat.Web (e.g. artifacts/load/web after run-local.sh)
 #     memory    10,000 idle streams on one instance, 30 s settle        -> OUT_DIR/memory.jsonl
 #     grid      3 instances, 300 x 100 and 1,500 x 100 msg/s           -> OUT_DIR/grid.jsonl
-#     ladder    3 instances, 300 clients, rising rate (SseChat, SignalR) -> OUT_DIR/ladder.jsonl
+#     ladder    3 instances, 300 clients, rising rate (SseChat, SignalR) -> OUT_DIR/ladder.jsonl; SseChat's clients
+#               open a stream the server cut again with its last id, as a browser does (the driver's --sse-resume)
 #   Environment: PEERS (default ../shared/peers, after `npm ci` there), REPS (rounds, default 2), BEFORE (a second
 #   publish folder measured as "ssechat-before" in the memory part), RATES (ladder, default "400 800 1200 1600 2000"),
-#   DRIVERS (driver processes per run, default 1; each JSON line says how many).
+#   DRIVERS (driver processes per run, default 1; each JSON line says how many), RESUME (ladder: 0 keeps SseChat's
+#   cut streams closed, as the other systems' clients stay; default 1).
 #   The peers' driver runs with load-tests/peers-driver/driver.patch (a cheaper SSE reader, several processes).
 #
 # Then: node load-tests/tools/charts.js docs/benchmarks OUT_DIR/*.jsonl
@@ -44,7 +46,7 @@ run() {
     if [[ $system == ssechat* ]]; then
       ./run.sh custom --mode sse --health-path / --variant "$system" \
         --server-cmd "env Redis__Configuration={REDIS} ASPNETCORE_ENVIRONMENT=Production $lift dotnet $dir/SseChat.Web.dll --contentRoot $dir --urls http://127.0.0.1:{PORT}" \
-        "$@" -- --events-path /events --post-path /messages --page-path / --field text --settle "${settle:-1}"
+        "$@" -- --events-path /events --post-path /messages --page-path / --field text --settle "${settle:-1}" ${resume:+--sse-resume}
     else
       ./run.sh "$system" "$@" -- --settle "${settle:-1}"
     fi
@@ -71,7 +73,8 @@ for part in "$@"; do
     ladder)
       for rate in ${RATES:-400 800 1200 1600 2000}; do
         for s in ssechat signalr-redis; do
-          run "$s" "$out/ladder.jsonl" '"ladder":true,' --instances 3 --clients 300 --rate "$rate" --seconds 10 --warmup 15
+          resume=$([ "${RESUME:-1}" = 1 ] && [ "$s" = ssechat ] && echo 1) \
+            run "$s" "$out/ladder.jsonl" '"ladder":true,' --instances 3 --clients 300 --rate "$rate" --seconds 10 --warmup 15
         done
       done ;;
     *) echo "peers.sh: unknown part $part" >&2; exit 2 ;;
