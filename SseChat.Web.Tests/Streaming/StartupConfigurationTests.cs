@@ -10,7 +10,6 @@ public sealed class StartupConfigurationTests
     [InlineData("Chat__HeartbeatInterval", "not-a-timespan", "Chat:HeartbeatInterval")]
     [InlineData("Chat__HeartbeatInterval", "01:00:00", "Chat:HeartbeatInterval")]
     [InlineData("Chat__StreamQueueCapacity", "0", "Chat:StreamQueueCapacity")]
-    [InlineData("Chat__StreamMaxWait", "00:00:00", "Chat:StreamMaxWait")]
     [InlineData("Chat__StreamFlushDelay", "00:00:02", "Chat:StreamFlushDelay")]
     [InlineData("Chat__StreamGatherFrom", "0", "Chat:StreamGatherFrom")]
     [InlineData("Chat__InlineSends", "sometimes", "Chat:InlineSends")]

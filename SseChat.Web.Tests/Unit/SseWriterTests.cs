@@ -56,46 +56,6 @@ public sealed class SseWriterTests
     }
 
     [Fact]
-    public async Task A_stream_whose_oldest_frame_waited_longer_than_its_bound_is_cut_off_long_before_its_capacity()
-    {
-        var time = new FakeTimeProvider();
-        var connection = new SseWriter(1024, time, maxWait: TimeSpan.FromSeconds(5));
-        // The client reads nothing: the first flush waits once 64 bytes are in the pipe.
-        var pipe = new Pipe(new PipeOptions(pauseWriterThreshold: 64, resumeWriterThreshold: 32));
-        using var stop = new CancellationTokenSource(Wait.Default);
-        var run = connection.RunAsync(pipe.Writer, stop.Token);
-        connection.Deliver([Frame(new string('x', 100), 1)]);
-
-        // 4.9 s behind, 100 frames waiting: a moment behind in a busy room, kept.
-        var sequence = 2;
-        for (var i = 0; i < 50; i++)
-        {
-            Assert.True(connection.TryEnqueue(Frame("y", sequence++)));
-        }
-
-        time.Advance(TimeSpan.FromSeconds(4.9));
-        for (var i = 0; i < 50; i++)
-        {
-            Assert.True(connection.TryEnqueue(Frame("y", sequence++)));
-        }
-
-        Assert.False(connection.Overflowed);
-
-        // Past 5 s: cut off at the list's next growth (128 frames), far below its capacity.
-        time.Advance(TimeSpan.FromSeconds(0.2));
-        var accepted = 100;
-        while (accepted < 1024 && connection.TryEnqueue(Frame("z", sequence++)))
-        {
-            accepted++;
-        }
-
-        Assert.True(connection.Overflowed);
-        Assert.Equal(128, accepted);
-        await run.WaitAsync(stop.Token);
-        Assert.False(stop.IsCancellationRequested, "the stream ended by itself, not by the test's timeout");
-    }
-
-    [Fact]
     public async Task Frames_waiting_behind_a_stuck_write_report_how_long_the_oldest_has_waited_until_it_is_written()
     {
         var time = new FakeTimeProvider();

@@ -27,20 +27,13 @@ public sealed class ChatOptions
     public TimeSpan ReconnectDelay { get; set; } = TimeSpan.FromSeconds(2);
 
     /// <summary>
-    /// How long a frame may wait for a stream whose client reads too slowly (its socket and Kestrel's output buffer
-    /// full) before the stream is cut off; the client resumes from its Last-Event-ID on reconnect. A time, not a count,
-    /// so that a busy room does not cut a client that is only a moment behind, and a quiet one does not keep a stuck
-    /// client for hours. Checked whenever the stream's list of waiting frames has to grow.
-    /// </summary>
-    [Range(typeof(TimeSpan), "00:00:00.100", "00:10:00", ErrorMessage = "Chat:StreamMaxWait must be between {1} and {2}.")]
-    public TimeSpan StreamMaxWait { get; set; } = TimeSpan.FromSeconds(5);
-
-    /// <summary>
-    /// Frames one SSE stream may have waiting whatever their age: the memory ceiling of a slow client (48 bytes a
-    /// frame; the frames' bytes are shared by the room). A client further behind is cut off (it resumes on reconnect).
+    /// Frames one SSE stream may have waiting; a client further behind is disconnected (it resumes on reconnect). A
+    /// count, not a time, because the room's log (<see cref="LogMaxLength"/>) is counted in messages too: a stream cut
+    /// this few frames behind can still be replayed from the log after the reconnect delay, even in a room at thousands
+    /// of messages a second. A time bound (5 s, tried) cut fewer streams there, but ones the log no longer covered.
     /// </summary>
     [Range(16, 1_000_000, ErrorMessage = "Chat:StreamQueueCapacity must be between {1} and {2}.")]
-    public int StreamQueueCapacity { get; set; } = 32_768;
+    public int StreamQueueCapacity { get; set; } = 1024;
 
     /// <summary>
     /// From how many streams on one instance a room gathers frames: a smaller room writes each frame to each stream at

@@ -65,7 +65,7 @@ internal sealed class RoomFanOut : IAsyncDisposable
     /// True when this room's delivery on this instance is more than <paramref name="bound"/> behind: its subscription's
     /// oldest waiting event (see <see cref="IRoomSubscription.Lag"/>), or frames waiting that long in most of its
     /// streams. Most, not any: one client that stopped reading must not refuse the room to everyone (it is cut off
-    /// once its frames wait longer than <c>Chat:StreamMaxWait</c>, and resumes).
+    /// when its queue is full, and resumes).
     /// </summary>
     public bool IsBehind(TimeSpan bound)
     {

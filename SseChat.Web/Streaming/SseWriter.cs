@@ -10,9 +10,8 @@ namespace SseChat.Web.Streaming;
 /// response's pipe and flushes at once, on the fan-out's thread (<see cref="Deliver"/>); in a room that gathers, the
 /// frames are only added (<see cref="TryEnqueue"/>) and the room's flush pass writes them all with one flush
 /// (<see cref="Flush"/>). A stream whose client reads slowly gathers frames while its write is under way and writes
-/// them together next; one whose oldest waiting frame has waited longer than <c>Chat:StreamMaxWait</c>, or that lets its
-/// capacity (<c>Chat:StreamQueueCapacity</c>) fill up, is cut off, so it can never slow the room, and resumes from its
-/// Last-Event-ID on reconnect. A stream that never has to wait holds no list.
+/// them together next; one that lets its capacity (<c>Chat:StreamQueueCapacity</c>) fill up is cut off, so it can
+/// never slow the room, and resumes from its Last-Event-ID on reconnect. A stream that never has to wait holds no list.
 /// It alone knows what its client has seen: the newest message id and presence version it wrote (see <see cref="SseFrame"/>).
 /// </summary>
 internal sealed class SseWriter
@@ -20,7 +19,6 @@ internal sealed class SseWriter
     private const int InitialPending = 4;
 
     private readonly int _capacity;
-    private readonly TimeSpan _maxWait;
     private readonly TimeProvider _time;
     private readonly TaskCompletionSource _ended = new(TaskCreationOptions.RunContinuationsAsynchronously);
     // Filled while the stream is busy or not live yet; the writer swaps it with its own (empty) list and writes that.
@@ -50,14 +48,11 @@ internal sealed class SseWriter
     // one more object (40 bytes) per open stream; a monitor takes no memory unless threads contend for it.
     private object Gate => _ended;
 
-    /// <param name="capacity">How many frames may wait for this stream, whatever their age, before it is cut off.</param>
-    /// <param name="time">The clock of <see cref="WaitingFor"/> and <paramref name="maxWait"/>.</param>
-    /// <param name="maxWait">How long the oldest frame may wait before the stream is cut off (checked when the list of
-    /// waiting frames has to grow); no limit when not given.</param>
-    public SseWriter(int capacity, TimeProvider? time = null, TimeSpan? maxWait = null)
+    /// <param name="capacity">How many frames may wait for this stream before it is cut off.</param>
+    /// <param name="time">The clock of <see cref="WaitingFor"/>.</param>
+    public SseWriter(int capacity, TimeProvider? time = null)
     {
         _capacity = capacity;
-        _maxWait = maxWait ?? TimeSpan.MaxValue;
         _time = time ?? TimeProvider.System;
     }
 
@@ -74,7 +69,7 @@ internal sealed class SseWriter
         }
     }
 
-    /// <summary>True once the stream was cut off because its frames waited too long, or too many of them.</summary>
+    /// <summary>True once the stream was cut off because too many frames waited for it.</summary>
     public bool Overflowed => Volatile.Read(ref _overflowed);
 
     /// <summary>Adds a frame for the next <see cref="Flush"/>; on overflow cuts the stream off instead of waiting.</summary>
@@ -385,9 +380,7 @@ internal sealed class SseWriter
 
         if (_pendingCount == _pending.Length)
         {
-            // The list is full. Before it grows: is the client too far behind? Its oldest frame has waited too long, or
-            // the list is at its capacity. Asked only here, as the list doubles, so a stream that keeps up reads no clock.
-            if (_pendingCount >= _capacity || _time.GetElapsedTime(_waitingSince) > _maxWait)
+            if (_pendingCount >= _capacity)
             {
                 _completing = true;
                 _overflowed = true;

@@ -1,7 +1,6 @@
 using System.Net.Mime;
 using Microsoft.AspNetCore.Http.Features;
 using SseChat.Web.Bus;
-using SseChat.Web.Chat;
 using SseChat.Web.Hosting;
 using SseChat.Web.Presence;
 
@@ -34,13 +33,13 @@ internal sealed class StreamSession
     private bool _opened;
     private bool _entered;
 
-    private StreamSession(StreamSessionFactory services, RoomFanOut room, Member member, LogId? resumeAfter, ChatOptions options)
+    private StreamSession(StreamSessionFactory services, RoomFanOut room, Member member, LogId? resumeAfter, int capacity)
     {
         _services = services;
         _room = room;
         _member = member;
         _resumeAfter = resumeAfter;
-        _writer = new SseWriter(options.StreamQueueCapacity, maxWait: options.StreamMaxWait);
+        _writer = new SseWriter(capacity);
     }
 
     /// <summary>
@@ -50,8 +49,8 @@ internal sealed class StreamSession
     /// </summary>
     /// <param name="permit">The stream's share of the stream limits, given back when it ends.</param>
     internal static Task ServeAsync(
-        StreamSessionFactory services, RoomFanOut room, Member member, LogId? resumeAfter, ChatOptions options, HttpContext context, StreamLimits.Permit permit) =>
-        new StreamSession(services, room, member, resumeAfter, options).RunAsync(context, permit);
+        StreamSessionFactory services, RoomFanOut room, Member member, LogId? resumeAfter, int capacity, HttpContext context, StreamLimits.Permit permit) =>
+        new StreamSession(services, room, member, resumeAfter, capacity).RunAsync(context, permit);
 
     // The one frame an idle stream keeps: what it holds across the wait is the request, the permit and the token.
     private async Task RunAsync(HttpContext context, StreamLimits.Permit permit)

@@ -36,5 +36,5 @@ internal sealed class StreamSessionFactory(
 
     /// <inheritdoc cref="StreamSession.ServeAsync"/>
     public Task ServeAsync(HttpContext context, string room, Member member, LogId? resumeAfter, StreamLimits.Permit permit) =>
-        StreamSession.ServeAsync(this, rooms.Acquire(room), member, resumeAfter, options.Value, context, permit);
+        StreamSession.ServeAsync(this, rooms.Acquire(room), member, resumeAfter, options.Value.StreamQueueCapacity, context, permit);
 }
