@@ -54,6 +54,7 @@ run() {
 }
 
 systems=(ssechat seed-socketio node-sse signalr-redis)
+resume=
 for part in "$@"; do
   case $part in
     memory)
@@ -73,8 +74,8 @@ for part in "$@"; do
     ladder)
       for rate in ${RATES:-400 800 1200 1600 2000}; do
         for s in ssechat signalr-redis; do
-          resume=$([ "${RESUME:-1}" = 1 ] && [ "$s" = ssechat ] && echo 1) \
-            run "$s" "$out/ladder.jsonl" '"ladder":true,' --instances 3 --clients 300 --rate "$rate" --seconds 10 --warmup 15
+          resume=$([ "${RESUME:-1}" = 1 ] && [ "$s" = ssechat ] && echo 1)
+          run "$s" "$out/ladder.jsonl" "\"ladder\":true,${resume:+\"resume\":true,}" --instances 3 --clients 300 --rate "$rate" --seconds 10 --warmup 15
         done
       done ;;
     *) echo "peers.sh: unknown part $part" >&2; exit 2 ;;
