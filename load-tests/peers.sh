@@ -3,12 +3,15 @@
 # interleaved: every round runs each system once on a fresh cluster. Appends the driver's JSON lines to OUT_DIR,
 # each with the 1-minute load average before the run ("load") and "idle": true / "ladder": true where they apply.
 #
-#   load-tests/peers.sh APP OUT_DIR [memory] [grid] [ladder]
+#   load-tests/peers.sh APP OUT_DIR [memory] [grid] [ladder] [floor]
 #     APP       a `dotnet publish` folder of SseChat.Web (e.g. artifacts/load/web after run-local.sh)
 #     memory    10,000 idle streams on one instance, 30 s settle        -> OUT_DIR/memory.jsonl
 #     grid      3 instances, 300 x 100 and 1,500 x 100 msg/s           -> OUT_DIR/grid.jsonl
 #     ladder    3 instances, 300 clients, rising rate (SseChat, SignalR) -> OUT_DIR/ladder.jsonl; SseChat's clients
 #               open a stream the server cut again with its last id, as a browser does (the driver's --sse-resume)
+#     floor     3 instances, 300 x 100 msg/s: the seed, SseChat, and the least a chat on SseChat's stack can be
+#               (load-tests/floors/SseChat.KestrelFloor --Redis: Kestrel and StackExchange.Redis pub/sub, no chat
+#               code, SseChat's runtime settings)                     -> OUT_DIR/floor.jsonl
 #   Environment: PEERS (default ../shared/peers, after `npm ci` there), REPS (rounds, default 2), BEFORE (a second
 #   publish folder measured as "ssechat-before" in the memory part), RATES (ladder, default "400 800 1200 1600 2000"),
 #   DRIVERS (driver processes per run, default 1; each JSON line says how many), RESUME (ladder: 0 keeps SseChat's
@@ -18,7 +21,7 @@
 # Then: node load-tests/tools/charts.js docs/benchmarks OUT_DIR/*.jsonl
 set -u
 root=$(cd "$(dirname "$0")/.." && pwd)
-[ $# -ge 3 ] || { sed -n '2,15p' "$0" >&2; exit 2; }
+[ $# -ge 3 ] || { sed -n '2,18p' "$0" >&2; exit 2; }
 app=$(cd "$1" && pwd)
 out=$(mkdir -p "$2" && cd "$2" && pwd)
 shift 2
@@ -43,7 +46,11 @@ run() {
   [ "$system" = ssechat-before ] && dir=$before
   (
     cd "$peers" || exit 2
-    if [[ $system == ssechat* ]]; then
+    if [ "$system" = kestrel-redis-floor ]; then
+      ./run.sh custom --mode sse --health-path / --variant "$system" \
+        --server-cmd "env DOTNET_ThreadPool_UnfairSemaphoreSpinLimit=0 DOTNET_TieredPGO=0 DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=1 dotnet $copy/floor/SseChat.KestrelFloor.dll --urls http://127.0.0.1:{PORT} --Redis {REDIS}" \
+        "$@" -- --events-path /events --post-path /messages --field text --settle "${settle:-1}"
+    elif [[ $system == ssechat* ]]; then
       ./run.sh custom --mode sse --health-path / --variant "$system" \
         --server-cmd "env Redis__Configuration={REDIS} ASPNETCORE_ENVIRONMENT=Production $lift dotnet $dir/SseChat.Web.dll --contentRoot $dir --urls http://127.0.0.1:{PORT}" \
         "$@" -- --events-path /events --post-path /messages --page-path / --field text --settle "${settle:-1}" ${resume:+--sse-resume}
@@ -76,6 +83,14 @@ for part in "$@"; do
         for s in ssechat signalr-redis; do
           resume=$([ "${RESUME:-1}" = 1 ] && [ "$s" = ssechat ] && echo 1)
           run "$s" "$out/ladder.jsonl" "\"ladder\":true,${resume:+\"resume\":true,}" --instances 3 --clients 300 --rate "$rate" --seconds 10 --warmup 15
+        done
+      done ;;
+    floor)
+      dotnet publish "$root/load-tests/floors/SseChat.KestrelFloor/SseChat.KestrelFloor.csproj" -c Release -o "$copy/floor" \
+        --nologo -v quiet >&2 || exit 2
+      for _ in $(seq "${REPS:-2}"); do
+        for s in seed-socketio ssechat kestrel-redis-floor; do
+          run "$s" "$out/floor.jsonl" '' --instances 3 --clients 300 --rate 100 --seconds 20 --warmup 20
         done
       done ;;
     *) echo "peers.sh: unknown part $part" >&2; exit 2 ;;

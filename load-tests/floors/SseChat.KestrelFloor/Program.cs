@@ -10,6 +10,12 @@
 // on the fan-out's thread as SseChat's rooms do (Kestrel sending inline, as with Chat:InlineSends): what Kestrel's
 // HTTP/1.1 response path costs per delivery, next to send-floor's bare send() (floors.sh send).
 //
+// With --Redis HOST:PORT it is the least a chat on SseChat's stack can be, for the peers' driver (load-tests/peers.sh
+// measures it beside the seed's design): POST /messages publishes the form's text field to one Redis channel with
+// StackExchange.Redis, and the subscription writes it as an SSE frame to every open stream and flushes each, in order,
+// as SseChat's fan-out does in a small room. No log, no antiforgery, no pages, no presence, no validation: only
+// Kestrel, StackExchange.Redis's pub/sub and the thread hand-offs between them.
+//
 // With --SocketsOnly true there is no Kestrel at all: a loop of .NET Sockets accepts on the --urls port and holds
 // each stream with one pending zero-byte receive. That is what a stream server written outside Kestrel would pay.
 // With --FanOutRate as well, the fan-out sends each frame with one Socket.Send per stream.
@@ -20,6 +26,7 @@ using System.Net;
 using System.Net.Sockets;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
+using StackExchange.Redis;
 
 var builder = WebApplication.CreateSlimBuilder(args);
 if (builder.Configuration.GetValue<bool>("SocketsOnly"))
@@ -38,12 +45,28 @@ if (builder.Configuration.GetValue<bool>("TransportOnly"))
         listen.Use(_ => connection => HoldAsync(connection, fanOutRate > 0 ? streams : null))));
 }
 
-if (fanOutRate > 0)
+var redisConfiguration = builder.Configuration["Redis"];
+if (fanOutRate > 0 || !string.IsNullOrEmpty(redisConfiguration))
 {
     builder.Services.Configure<SocketTransportOptions>(sockets => sockets.UnsafePreferInlineScheduling = true);
 }
 
 var app = builder.Build();
+if (!string.IsNullOrEmpty(redisConfiguration))
+{
+    var redis = await ConnectionMultiplexer.ConnectAsync(redisConfiguration);
+    var channel = RedisChannel.Literal("floor");
+    var queue = await redis.GetSubscriber().SubscribeAsync(channel);
+    queue.OnMessage(message => WriteTextAsync(streams, "data: " + (string?)message.Message + "\n\n"));
+    app.MapPost("/messages", async (HttpContext context) =>
+    {
+        var form = await context.Request.ReadFormAsync(context.RequestAborted);
+        await redis.GetDatabase().PublishAsync(channel, form["text"].ToString());
+        return Results.NoContent();
+    });
+    app.MapGet("/", () => "floor");
+}
+
 if (fanOutRate > 0)
 {
     _ = Task.Run(() => FanOutAsync(streams, fanOutRate));
@@ -54,7 +77,7 @@ app.MapGet("/events", async (HttpContext context) =>
     context.Response.ContentType = "text/event-stream";
     await context.Response.Body.WriteAsync(ping, context.RequestAborted);
     await context.Response.Body.FlushAsync(context.RequestAborted);
-    if (fanOutRate > 0)
+    if (fanOutRate > 0 || !string.IsNullOrEmpty(redisConfiguration))
     {
         streams.TryAdd(context.Response.BodyWriter, true);
     }
@@ -80,34 +103,44 @@ static async Task FanOutAsync(ConcurrentDictionary<PipeWriter, bool> streams, in
     var pending = new List<Task>();
     while (await timer.WaitForNextTickAsync())
     {
-        foreach (var writer in streams.Keys)
-        {
-            try
-            {
-                writer.Write(StreamHead.Frame);
-                var flush = writer.FlushAsync();
-                if (!flush.IsCompleted)
-                {
-                    pending.Add(flush.AsTask());
-                }
-            }
-            catch (InvalidOperationException)
-            {
-                // The response ended while the loop held its writer.
-            }
-        }
+        await WriteAllAsync(streams, StreamHead.Frame, pending);
+    }
+}
 
+// One frame to every stream, flushed; waits for the flushes that did not complete at once, so no stream is written to
+// while its last flush is under way.
+static Task WriteTextAsync(ConcurrentDictionary<PipeWriter, bool> streams, string text) =>
+    WriteAllAsync(streams, System.Text.Encoding.UTF8.GetBytes(text), []);
+
+static async Task WriteAllAsync(ConcurrentDictionary<PipeWriter, bool> streams, byte[] frame, List<Task> pending)
+{
+    foreach (var writer in streams.Keys)
+    {
         try
         {
-            await Task.WhenAll(pending);
+            writer.Write(frame);
+            var flush = writer.FlushAsync();
+            if (!flush.IsCompleted)
+            {
+                pending.Add(flush.AsTask());
+            }
         }
-        catch (Exception ex) when (ex is OperationCanceledException or IOException or InvalidOperationException)
+        catch (InvalidOperationException)
         {
-            // A client went away mid-flush.
+            // The response ended while the loop held its writer.
         }
-
-        pending.Clear();
     }
+
+    try
+    {
+        await Task.WhenAll(pending);
+    }
+    catch (Exception ex) when (ex is OperationCanceledException or IOException or InvalidOperationException)
+    {
+        // A client went away mid-flush.
+    }
+
+    pending.Clear();
 }
 
 static async Task HoldAsync(ConnectionContext connection, ConcurrentDictionary<PipeWriter, bool>? streams)
