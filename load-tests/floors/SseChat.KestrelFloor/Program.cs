@@ -46,7 +46,8 @@ if (builder.Configuration.GetValue<bool>("TransportOnly"))
 }
 
 var redisConfiguration = builder.Configuration["Redis"];
-if (fanOutRate > 0 || !string.IsNullOrEmpty(redisConfiguration))
+var streamsGetFrames = fanOutRate > 0 || !string.IsNullOrEmpty(redisConfiguration);
+if (streamsGetFrames)
 {
     builder.Services.Configure<SocketTransportOptions>(sockets => sockets.UnsafePreferInlineScheduling = true);
 }
@@ -77,7 +78,7 @@ app.MapGet("/events", async (HttpContext context) =>
     context.Response.ContentType = "text/event-stream";
     await context.Response.Body.WriteAsync(ping, context.RequestAborted);
     await context.Response.Body.FlushAsync(context.RequestAborted);
-    if (fanOutRate > 0 || !string.IsNullOrEmpty(redisConfiguration))
+    if (streamsGetFrames)
     {
         streams.TryAdd(context.Response.BodyWriter, true);
     }
