@@ -1,5 +1,6 @@
 using SseChat.Web.Hosting;
 using SseChat.Web.Presence;
+using SseChat.Web.Pages;
 
 InlineSocketCompletions.UnlessSet();   // before the first socket opens: see the class
 
@@ -31,6 +32,7 @@ return await SseChatHost.RunAsync(builder, app =>
 
     app.MapStaticAssets();
     app.MapRazorPages().WithStaticAssets();
+    app.MapSseChatMessages();               // posting a message: a route handler, see the class
     app.MapSseChatStreams();
     app.MapSseChatHealthChecks();
     app.MapSseChatTelemetry();

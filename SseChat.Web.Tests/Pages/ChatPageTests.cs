@@ -147,6 +147,29 @@ public sealed class ChatPageTests : ChatAppTests
         Assert.Contains("2,001 characters", document.QuerySelector("#form-error")!.TextContent, StringComparison.Ordinal);
         Assert.Equal(text, document.QuerySelector("textarea[name=text]")!.TextContent);
         Assert.Equal(page.ClientMessageId, document.QuerySelector<IHtmlInputElement>("input[name=cmid]")!.Value);
+        // The whole page, in the site's layout, with a form that can be sent again as it is.
+        Assert.Equal("Not sent · SseChat", document.Title);
+        Assert.NotNull(document.QuerySelector("link[rel=stylesheet][href^='/css/site']"));
+        Assert.NotNull(document.QuerySelector("form#send input[name=__RequestVerificationToken]"));
+    }
+
+    [Fact]
+    public async Task A_valid_token_in_a_header_without_a_form_gets_a_readable_400()
+    {
+        // The antiforgery check also accepts its token in a header; what comes with it then need not be a form.
+        var page = await Browser.GetPageAsync(App.BaseAddress);
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/messages")
+        {
+            Content = new StringContent("{\"text\":\"hi\"}", System.Text.Encoding.UTF8, "application/json"),
+        };
+        request.Headers.Add("RequestVerificationToken", page.AntiforgeryToken);
+        request.Headers.Add("HX-Request", "true");
+
+        using var response = await Browser.Client(App.BaseAddress).SendAsync(request);
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var fragment = await ChatBrowser.Parse(await response.Content.ReadAsStringAsync());
+        Assert.False(string.IsNullOrWhiteSpace(fragment.QuerySelector("#form-error[hx-swap-oob]")?.TextContent));
     }
 
     [Fact]

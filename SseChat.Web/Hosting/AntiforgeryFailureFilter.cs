@@ -9,13 +9,11 @@ namespace SseChat.Web.Hosting;
 /// </summary>
 internal sealed class AntiforgeryFailureFilter : IAlwaysRunResultFilter
 {
-    public const string Message = "This form has expired or did not come from this chat. Reload the page and send again.";
-
     public void OnResultExecuting(ResultExecutingContext context)
     {
         if (context.Result is IAntiforgeryValidationFailedResult)
         {
-            context.Result = new ErrorPageResult(StatusCodes.Status400BadRequest, Message);
+            context.Result = new ErrorPageResult(StatusCodes.Status400BadRequest, ErrorResponses.StaleForm);
         }
     }
 

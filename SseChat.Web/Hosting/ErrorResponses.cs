@@ -24,6 +24,9 @@ internal static class ErrorResponses
     /// <summary>A stream or the history could not be read from the message store.</summary>
     public const string StoreUnreachable = "The chat server cannot reach its message store right now; try again in a moment.";
 
+    /// <summary>A post whose antiforgery token is missing, stale or from elsewhere.</summary>
+    public const string StaleForm = "This form has expired or did not come from this chat. Reload the page and send again.";
+
     /// <summary>A posted form the server could not read.</summary>
     public const string UnreadableForm = "The form could not be read (too many or malformed fields). Reload the page and try again.";
 

@@ -115,7 +115,6 @@ public static class SseChatServices
         {
             pages.Conventions.ConfigureFilter(new AntiforgeryFailureFilter());
             pages.Conventions.AddPageRoute("/Index", "rooms/{room}");
-            pages.Conventions.AddPageRoute("/Messages", "rooms/{room}/messages");
             pages.Conventions.AddPageRoute("/History", "rooms/{room}/history");
         });
         return services;
