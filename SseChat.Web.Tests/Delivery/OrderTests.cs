@@ -32,7 +32,10 @@ public sealed class OrderTests(RedisServer redis)
                 for (var i = 0; i < PerPublisher; i++)
                 {
                     using var response = await browser.PostMessageAsync(target, page, $"p{p}-{i}", cmid: ResumeTests.Cmid());
-                    Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+                    if (response.StatusCode != HttpStatusCode.OK)
+                    {
+                        Assert.Fail($"p{p}-{i} to instance {p % 2} answered {(int)response.StatusCode}: {await response.Content.ReadAsStringAsync()}");
+                    }
                 }
             })).ToArray();
             await Task.WhenAll(publishers).WaitAsync(TimeSpan.FromSeconds(120));

@@ -43,4 +43,10 @@ internal static partial class BusLog
 
     [LoggerMessage(EventId = 1014, Level = LogLevel.Error, Message = "Room {Room}: the subscriber failed on an event.")]
     public static partial void HandlerFailed(ILogger logger, string room, Exception exception);
+
+    [LoggerMessage(EventId = 1015, Level = LogLevel.Information, Message = "Made the key ring's first Data Protection key, {KeyId}, for every instance.")]
+    public static partial void FirstKeyMade(ILogger logger, Guid keyId);
+
+    [LoggerMessage(EventId = 1016, Level = LogLevel.Warning, Message = "Could not make sure of one first Data Protection key for every instance ({Reason}); the framework makes its own if it needs one.")]
+    public static partial void FirstKeyNotChecked(ILogger logger, string reason, Exception? exception);
 }

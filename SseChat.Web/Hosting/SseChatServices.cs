@@ -75,6 +75,7 @@ public static class SseChatServices
                 keyManagement.XmlRepository = new RedisKeyRing(() => sp.GetRequiredService<IConnectionMultiplexer>(), sp.GetRequiredService<RedisKeys>());
             }
         });
+        services.AddHostedService<FirstKeyOnce>();   // one first key for instances that start together (see the class)
         services.AddAntiforgery(o =>
         {
             o.Cookie.Name = "ssechat-af";
