@@ -3,25 +3,27 @@
 # interleaved: every round runs each system once on a fresh cluster. Appends the driver's JSON lines to OUT_DIR,
 # each with the 1-minute load average before the run ("load") and "idle": true / "ladder": true where they apply.
 #
-#   load-tests/peers.sh APP OUT_DIR [memory] [grid] [ladder] [floor]
+#   load-tests/peers.sh APP OUT_DIR [memory] [grid] [light] [ladder] [floor]
 #     APP       a `dotnet publish` folder of SseChat.Web (e.g. artifacts/load/web after run-local.sh)
 #     memory    10,000 idle streams on one instance, 30 s settle        -> OUT_DIR/memory.jsonl
 #     grid      3 instances, 300 x 100 and 1,500 x 100 msg/s           -> OUT_DIR/grid.jsonl
+#     light     3 instances, 300 x 100 msg/s: the seed, SseChat and (with BEFORE) the build before it, the light-load
+#               target's shape alone, for the many rounds a 5 % difference needs here -> OUT_DIR/light.jsonl
 #     ladder    3 instances, 300 clients, rising rate (SseChat, SignalR) -> OUT_DIR/ladder.jsonl; SseChat's clients
 #               open a stream the server cut again with its last id, as a browser does (the driver's --sse-resume)
 #     floor     3 instances, 300 x 100 msg/s: the seed, SseChat, and the least a chat on SseChat's stack can be
 #               (load-tests/floors/SseChat.KestrelFloor --Redis: Kestrel and StackExchange.Redis pub/sub, no chat
 #               code, SseChat's runtime settings)                     -> OUT_DIR/floor.jsonl
 #   Environment: PEERS (default ../shared/peers, after `npm ci` there), REPS (rounds, default 2), BEFORE (a second
-#   publish folder measured as "ssechat-before" in the memory part), RATES (ladder, default "400 800 1200 1600 2000"),
-#   DRIVERS (driver processes per run, default 1; each JSON line says how many), RESUME (ladder: 0 keeps SseChat's
-#   cut streams closed, as the other systems' clients stay; default 1).
+#   publish folder measured as "ssechat-before" in the memory and light parts), RATES (ladder, default "400 800 1200
+#   1600 2000"), DRIVERS (driver processes per run, default 1; each JSON line says how many), RESUME (ladder: 0 keeps
+#   SseChat's cut streams closed, as the other systems' clients stay; default 1).
 #   The peers' driver runs with load-tests/peers-driver/driver.patch (a cheaper SSE reader, several processes).
 #
 # Then: node load-tests/tools/charts.js docs/benchmarks OUT_DIR/*.jsonl
 set -u
 root=$(cd "$(dirname "$0")/.." && pwd)
-[ $# -ge 3 ] || { sed -n '2,18p' "$0" >&2; exit 2; }
+[ $# -ge 3 ] || { sed -n '2,23p' "$0" >&2; exit 2; }
 app=$(cd "$1" && pwd)
 out=$(mkdir -p "$2" && cd "$2" && pwd)
 shift 2
@@ -76,6 +78,12 @@ for part in "$@"; do
           for s in "${systems[@]}"; do
             run "$s" "$out/grid.jsonl" '' --instances 3 --clients "${shape% *}" --rate "${shape#* }" --seconds 20 --warmup 20
           done
+        done
+      done ;;
+    light)
+      for _ in $(seq "${REPS:-2}"); do
+        for s in seed-socketio ssechat ${before:+ssechat-before}; do
+          run "$s" "$out/light.jsonl" '' --instances 3 --clients 300 --rate 100 --seconds 20 --warmup 20
         done
       done ;;
     ladder)
