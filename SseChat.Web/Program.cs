@@ -32,7 +32,7 @@ return await SseChatHost.RunAsync(builder, app =>
 
     app.MapStaticAssets();
     app.MapRazorPages().WithStaticAssets();
-    app.MapSseChatMessages();               // posting a message: a route handler, see the class
+    MessagesEndpoint.Map(app);              // posting a message: a route handler, see the class
     app.MapSseChatStreams();
     app.MapSseChatHealthChecks();
     app.MapSseChatTelemetry();

@@ -21,15 +21,20 @@ namespace SseChat.Web.Pages;
 /// per delivery at light load (BENCHMARKS.md, "CPU at light load"). What it answers in HTML is still Razor: the
 /// <c>_MessageForm</c> partial and the <c>_NotSent</c> view, rendered by MVC's own view results.
 /// </para>
+/// Its services are the application's, taken once when the endpoints are mapped (as the stream endpoint's are), not
+/// looked up again for every post.
 /// </summary>
-internal static class MessagesEndpoint
+internal sealed class MessagesEndpoint(
+    IAntiforgery antiforgery, IChatBus bus, IDeliveryLag lag, IOptions<ChatOptions> options, TimeProvider time, ChatMetrics metrics,
+    IModelMetadataProvider metadata)
 {
     private const string FormView = "/Pages/Shared/_MessageForm.cshtml";
     private const string NotSentView = "/Pages/Shared/_NotSent.cshtml";
 
-    public static WebApplication MapSseChatMessages(this WebApplication app)
+    public static WebApplication Map(WebApplication app)
     {
-        RequestDelegate post = PostAsync;
+        var endpoint = ActivatorUtilities.CreateInstance<MessagesEndpoint>(app.Services);
+        RequestDelegate post = endpoint.PostAsync;
         RequestDelegate back = BackToRoom;
         foreach (var pattern in (string[])["/messages", $"/rooms/{{{RoomPaths.RouteParameter}}}/messages"])
         {
@@ -46,12 +51,11 @@ internal static class MessagesEndpoint
         return Task.CompletedTask;
     }
 
-    private static async Task PostAsync(HttpContext context)
+    private async Task PostAsync(HttpContext context)
     {
-        var services = context.RequestServices;
         try
         {
-            await services.GetRequiredService<IAntiforgery>().ValidateRequestAsync(context).ConfigureAwait(false);
+            await antiforgery.ValidateRequestAsync(context).ConfigureAwait(false);
         }
         catch (AntiforgeryValidationException)
         {
@@ -80,9 +84,8 @@ internal static class MessagesEndpoint
         }
 
         // An overloaded room: its messages already reach this instance's streams late, and would only get later.
-        var metrics = services.GetRequiredService<ChatMetrics>();
-        var maxLag = services.GetRequiredService<IOptions<ChatOptions>>().Value.MaxDeliveryLag;
-        if (maxLag > TimeSpan.Zero && services.GetRequiredService<IDeliveryLag>().IsBehind(paths.Room, maxLag))
+        var maxLag = options.Value.MaxDeliveryLag;
+        if (maxLag > TimeSpan.Zero && lag.IsBehind(paths.Room, maxLag))
         {
             metrics.RefusedBusy();
             await FailAsync(context, paths, StatusCodes.Status503ServiceUnavailable, ErrorResponses.Busy, text, clientId).ConfigureAwait(false);
@@ -91,11 +94,10 @@ internal static class MessagesEndpoint
 
         var nick = Nickname.GetOrAssign(context);
         var author = BrowserId.AuthorTag(BrowserId.GetOrAssign(context));
-        var now = services.GetRequiredService<TimeProvider>().GetUtcNow();
         try
         {
-            await services.GetRequiredService<IChatBus>().PublishMessageAsync(
-                new ChatEvent(ChatEventKind.Message, paths.Room, nick, clean, now, ClientMessageId: clientId, Author: author),
+            await bus.PublishMessageAsync(
+                new ChatEvent(ChatEventKind.Message, paths.Room, nick, clean, time.GetUtcNow(), ClientMessageId: clientId, Author: author),
                 context.RequestAborted).ConfigureAwait(false);
             metrics.MessagePublished();
         }
@@ -107,7 +109,7 @@ internal static class MessagesEndpoint
 
         if (context.Request.IsHtmx())
         {
-            await RenderAsync(context, new PartialViewResult { ViewName = FormView, ViewData = ViewData(context, MessageForm.Fresh(paths)) })
+            await RenderAsync(context, new PartialViewResult { ViewName = FormView, ViewData = ViewData(MessageForm.Fresh(paths)) })
                 .ConfigureAwait(false);
             return;
         }
@@ -120,7 +122,7 @@ internal static class MessagesEndpoint
     /// htmx gets the error in the form's error slot and the form stays as it is (text kept); a plain post gets a
     /// page with the error and the form refilled, under the same client id so resending cannot duplicate.
     /// </summary>
-    private static Task FailAsync(HttpContext context, RoomPaths paths, int status, string message, string? text, string clientId)
+    private Task FailAsync(HttpContext context, RoomPaths paths, int status, string message, string? text, string clientId)
     {
         if (context.Request.IsHtmx())
         {
@@ -131,7 +133,7 @@ internal static class MessagesEndpoint
         return RenderAsync(context, new ViewResult
         {
             ViewName = NotSentView,
-            ViewData = ViewData(context, new MessageForm(text, clientId, message, paths)),
+            ViewData = ViewData(new MessageForm(text, clientId, message, paths)),
             StatusCode = status,
         });
     }
@@ -139,8 +141,7 @@ internal static class MessagesEndpoint
     // Model binding took the first of repeated fields; so does this.
     private static string? First(IFormCollection form, string field) => form.TryGetValue(field, out var values) && values.Count > 0 ? values[0] : null;
 
-    private static ViewDataDictionary<MessageForm> ViewData(HttpContext context, MessageForm form) =>
-        new(context.RequestServices.GetRequiredService<IModelMetadataProvider>(), new ModelStateDictionary()) { Model = form };
+    private ViewDataDictionary<MessageForm> ViewData(MessageForm form) => new(metadata, new ModelStateDictionary()) { Model = form };
 
     private static Task RenderAsync(HttpContext context, IActionResult result) =>
         result.ExecuteResultAsync(new ActionContext(context, context.GetRouteData(), new ActionDescriptor()));
