@@ -27,7 +27,7 @@ return await SseChatHost.RunAsync(builder, app =>
     app.UseRouting();                       // the streams run here (MapSseChatStreams): none of what follows applies to them
     app.UseAuthentication();                // here, not before everything as the host would add them: no frame per stream
     app.UseAuthorization();
-    app.UseRateLimiter();
+    app.UseSseChatPostLimits();             // posts per address and per person (429)
     app.UseSseChatRequestBodyGuard();       // 413/400 for oversized or malformed forms, before antiforgery reads them
 
     app.MapStaticAssets();

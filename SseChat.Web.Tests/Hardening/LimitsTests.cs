@@ -57,6 +57,24 @@ public sealed class LimitsTests
         Assert.Contains(HttpStatusCode.TooManyRequests, answers.Skip(1));
     }
 
+    [Fact]
+    public async Task Choosing_a_nickname_counts_against_the_same_persons_bucket_as_posting()
+    {
+        using var app = new ChatAppFactory(new() { ["Limits:PostBurst"] = "1", ["Limits:PostsPerSecond"] = "0.01" });
+        using var ann = new ChatBrowser();
+        var page = await ann.GetPageAsync(app.BaseAddress);
+        using var sent = await ann.PostMessageAsync(app.BaseAddress, page, "my one post", cmid: ResumeTests.Cmid());
+        Assert.Equal(HttpStatusCode.OK, sent.StatusCode);
+
+        var token = ((AngleSharp.Html.Dom.IHtmlInputElement)page.Document.QuerySelector("#nick input[name=__RequestVerificationToken]")!).Value;
+        using var renamed = await ann.PostFormAsync(app.BaseAddress, "/nick", htmx: false,
+            new() { ["nick"] = "Ann Z.", ["room"] = "lobby", ["__RequestVerificationToken"] = token });
+
+        Assert.Equal(HttpStatusCode.TooManyRequests, renamed.StatusCode);
+        Assert.NotNull(renamed.Headers.RetryAfter);
+        Assert.Contains("Slow down", await renamed.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("Limits:StreamsPerAddress")]
     [InlineData("Limits:StreamsPerInstance")]

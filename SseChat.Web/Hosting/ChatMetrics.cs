@@ -18,6 +18,7 @@ public sealed class ChatMetrics
     private readonly Counter<long> _busFailures;
     private readonly Counter<long> _busReconnects;
     private readonly Counter<long> _busyRefusals;
+    private readonly Counter<long> _rateRefusals;
 
     public ChatMetrics(IMeterFactory meters)
     {
@@ -30,6 +31,7 @@ public sealed class ChatMetrics
         _busFailures = meter.CreateCounter<long>("ssechat.bus.failures", "{failure}", "Bus operations that failed after retries.");
         _busReconnects = meter.CreateCounter<long>("ssechat.bus.reconnects", "{reconnect}", "Times the Redis connection came back.");
         _busyRefusals = meter.CreateCounter<long>("ssechat.messages.refused_busy", "{message}", "Posts refused because the room's delivery on this instance was too far behind.");
+        _rateRefusals = meter.CreateCounter<long>("ssechat.posts.refused_rate", "{post}", "Posts refused with 429 by the post limits (limit: address or person).");
     }
 
     public void StreamOpened() => _openStreams.Add(1);
@@ -51,4 +53,6 @@ public sealed class ChatMetrics
     public void BusReconnected() => _busReconnects.Add(1);
 
     public void RefusedBusy() => _busyRefusals.Add(1);
+
+    public void RefusedRate(string limit) => _rateRefusals.Add(1, new KeyValuePair<string, object?>("limit", limit));
 }

@@ -1,23 +1,17 @@
 using System.Globalization;
-using System.Threading.RateLimiting;
 using Microsoft.AspNetCore.Http.Features;
-using Microsoft.AspNetCore.RateLimiting;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Options;
-using SseChat.Web.Chat;
 
 namespace SseChat.Web.Hosting;
 
 /// <summary>
-/// Abuse limits with ASP.NET Core's rate limiter: posting is limited per person (nickname cookie + address, token
-/// bucket) and per address; refusals are readable 429s (an htmx fragment or a page). SSE streams are capped per
-/// address and per instance by <see cref="StreamLimits"/>, which the stream endpoint consults itself.
+/// Abuse limits: Kestrel's header limits; posting limited per address and per person by <see cref="PostLimits"/>
+/// (refusals are readable 429s, an htmx fragment or a page); SSE streams capped per address and per instance by
+/// <see cref="StreamLimits"/>, which the stream endpoint consults itself.
 /// </summary>
 public static class RequestLimits
 {
-    /// <summary>The policy on the forms that post (messages, nickname).</summary>
-    public const string PostsPolicy = "posts";
-
     public static IServiceCollection AddSseChatLimits(this IServiceCollection services)
     {
         services.BindSection<LimitsOptions>(LimitsOptions.SectionName)
@@ -30,22 +24,7 @@ public static class RequestLimits
             kestrel.Limits.MaxRequestHeaderCount = limits.Value.MaxRequestHeaderCount;
         });
 
-        services.AddRateLimiter(_ => { });
-        services.AddOptions<RateLimiterOptions>().Configure<IOptions<LimitsOptions>>((options, limitsOptions) =>
-        {
-            var limits = limitsOptions.Value;
-            // Per address, for every post: several people may share an address, so it is generous.
-            options.GlobalLimiter = PartitionedRateLimiter.Create<HttpContext, string>(context => HttpMethods.IsPost(context.Request.Method)
-                ? RateLimitPartition.GetTokenBucketLimiter("post:" + Address(context), _ => Bucket(limits.AddressPostsPerSecond, (int)Math.Ceiling(limits.AddressPostsPerSecond * 5)))
-                : RateLimitPartition.GetNoLimiter(""));
-
-            options.AddPolicy(PostsPolicy, context =>
-                RateLimitPartition.GetTokenBucketLimiter(
-                    $"{Address(context)}|{context.Request.Cookies[Nickname.CookieName]}",
-                    _ => Bucket(limits.PostsPerSecond, limits.PostBurst)));
-
-            options.OnRejected = OnRejectedAsync;
-        });
+        services.AddSingleton<PostLimits>();
         services.AddSingleton<StreamLimits>();
         return services;
     }
@@ -55,28 +34,31 @@ public static class RequestLimits
     internal static string Address(HttpContext context) =>
         context.Features.Get<IHttpConnectionFeature>()?.RemoteIpAddress?.ToString() ?? "unknown";
 
-    private static TokenBucketRateLimiterOptions Bucket(double perSecond, int burst)
+    /// <summary>
+    /// The post limits (<see cref="PostLimits"/>): after routing, so the endpoint's metadata says whether the person's
+    /// bucket counts too. Refusals are 429 with <c>Retry-After</c>, an htmx fragment or a page.
+    /// </summary>
+    public static WebApplication UseSseChatPostLimits(this WebApplication app)
     {
-        // Refill in steps of at least one token, as often as the rate allows, but at least once a second.
-        var period = TimeSpan.FromSeconds(Math.Min(1, 1 / perSecond));
-        return new TokenBucketRateLimiterOptions
+        var limits = app.Services.GetRequiredService<PostLimits>();
+        app.Use((context, next) =>
         {
-            TokenLimit = Math.Max(1, burst),
-            TokensPerPeriod = Math.Max(1, (int)Math.Round(perSecond * period.TotalSeconds)),
-            ReplenishmentPeriod = period,
-            QueueLimit = 0,
-            AutoReplenishment = true,
-        };
+            if (!HttpMethods.IsPost(context.Request.Method))
+            {
+                return next(context);
+            }
+
+            var perPerson = context.GetEndpoint()?.Metadata.GetMetadata<LimitPostsPerPersonAttribute>() is not null;
+            return limits.TryTake(context, perPerson, out var wait) ? next(context) : RefuseAsync(context, wait);
+        });
+        return app;
     }
 
-    private static async ValueTask OnRejectedAsync(OnRejectedContext rejected, CancellationToken cancellationToken)
+    private static Task RefuseAsync(HttpContext context, TimeSpan wait)
     {
-        var context = rejected.HttpContext;
-        var retryAfter = rejected.Lease.TryGetMetadata(MetadataName.RetryAfter, out var wait)
-            ? (int)Math.Max(1, Math.Ceiling(wait.TotalSeconds))
-            : ErrorResponses.DefaultRetryAfterSeconds;
-
-        await ErrorResponses.WriteAsync(context, StatusCodes.Status429TooManyRequests,
-            $"Slow down: too many messages in a short time. Try again in {retryAfter} s; your text is kept.", retryAfter).ConfigureAwait(false);
+        var retryAfter = (int)Math.Max(1, Math.Ceiling(wait.TotalSeconds));
+        return ErrorResponses.WriteAsync(context, StatusCodes.Status429TooManyRequests,
+            $"Slow down: too many messages in a short time. Try again in {retryAfter.ToString(CultureInfo.InvariantCulture)} s; your text is kept.",
+            retryAfter);
     }
 }

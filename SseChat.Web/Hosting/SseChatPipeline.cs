@@ -39,7 +39,7 @@ public static class SseChatPipeline
 
     /// <summary>
     /// <c>GET /events</c> and <c>GET /rooms/{room}/events</c>, run as soon as routing has found them
-    /// (<c>ShortCircuit</c>): the middleware after routing (rate limiter, authentication, authorization, the body
+    /// (<c>ShortCircuit</c>): the middleware after routing (post limits, authentication, authorization, the body
     /// guard) would each stay suspended for a stream's whole life, and none applies to a stream. The stream limits are
     /// taken by the endpoint (<see cref="StreamLimits"/>); its services come from the application, so a stream makes
     /// no request scope.

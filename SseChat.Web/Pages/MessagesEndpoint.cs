@@ -38,7 +38,7 @@ internal sealed class MessagesEndpoint(
         RequestDelegate back = BackToRoom;
         foreach (var pattern in (string[])["/messages", $"/rooms/{{{RoomPaths.RouteParameter}}}/messages"])
         {
-            app.MapPost(pattern, post).RequireRateLimiting(RequestLimits.PostsPolicy);
+            app.MapPost(pattern, post).WithMetadata(new LimitPostsPerPersonAttribute());
             app.MapGet(pattern, back);
         }
 

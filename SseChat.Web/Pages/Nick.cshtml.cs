@@ -1,6 +1,5 @@
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Mvc.RazorPages;
-using Microsoft.AspNetCore.RateLimiting;
 using SseChat.Web.Bus;
 using SseChat.Web.Chat;
 using SseChat.Web.Hosting;
@@ -9,7 +8,7 @@ using SseChat.Web.Presence;
 namespace SseChat.Web.Pages;
 
 /// <summary><c>POST /nick</c>: choose the nickname kept in the cookie.</summary>
-[EnableRateLimiting(RequestLimits.PostsPolicy)]
+[LimitPostsPerPerson]
 public sealed class NickModel(IPresence presence) : PageModel
 {
     public NickForm Form { get; private set; } = new(null, null, ChatOptions.Lobby);
