@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # What an idle instance does on its own: a fresh redis-server and one SseChat instance (APP, a `dotnet publish` of
 # SseChat.Web) on free loopback ports, STREAMS idle SSE streams (default 100) held by one Python process, 10 s to
-# settle, then 20 s measured from /proc: the instance's context switches a second (every thread's voluntary and
+# settle (SETTLE, in seconds), then 20 s measured from /proc: the instance's context switches a second (every thread's voluntary and
 # involuntary, summed: each is a thread woken or put to sleep) and its CPU ticks (user + system, 1/100 s). No message
 # is posted; the streams get only the heartbeat. Give several APPs to compare them in turn; repeat for rounds.
 #
@@ -39,7 +39,7 @@ for app in "$@"; do
   python3 "$work/hold.py" "$port" "$streams" > "$work/hold.log" 2>&1 &
   hpid=$!
   for _ in $(seq 100); do grep -q open "$work/hold.log" && break; sleep 0.1; done
-  sleep 10
+  sleep "${SETTLE:-10}"
   s0=$(switches "$apid"); t0=$(ticks "$apid")
   sleep 20
   s1=$(switches "$apid"); t1=$(ticks "$apid")
