@@ -103,6 +103,30 @@ public sealed class SseWriterTests
     }
 
     [Fact]
+    public async Task A_single_frame_goes_out_in_one_write_that_flushes_and_several_in_writes_and_one_flush()
+    {
+        var connection = new SseWriter(16);
+        var pipe = new Pipe();
+        var output = new CountingWriter(pipe.Writer);
+        using var stop = new CancellationTokenSource(Wait.Default);
+        var run = connection.RunAsync(output, stop.Token);
+
+        // One frame: one call, which Kestrel turns into one chunk and a flush (no span lent and advanced first).
+        connection.Deliver([Frame("one", 1)]);
+        Assert.Equal((Writes: 1, Spans: 0, Flushes: 0), (output.Writes, output.Spans, output.Flushes));
+
+        // Frames together: each written into the pipe, then one flush for them all.
+        connection.Deliver([Frame("two", 2), Frame("three", 3)]);
+        Assert.Equal((Writes: 1, Spans: 2, Flushes: 1), (output.Writes, output.Spans, output.Flushes));
+
+        var read = await pipe.Reader.ReadAsync(stop.Token);
+        Assert.Equal("one\ntwo\nthree\n", Encoding.UTF8.GetString(read.Buffer.ToArray()));
+        pipe.Reader.AdvanceTo(read.Buffer.End);
+        connection.Complete();
+        await run.WaitAsync(stop.Token);
+    }
+
+    [Fact]
     public async Task Complete_ends_the_stream_after_every_pending_frame_was_written_and_nothing_is_written_after()
     {
         var connection = new SseWriter(16);
@@ -141,4 +165,42 @@ public sealed class SseWriterTests
     }
 
     private static SseFrame Frame(string text, long sequence) => new(Encoding.UTF8.GetBytes(text + "\n"), new LogId(1, sequence));
+
+    /// <summary>A response's writer that counts how it is called: whole writes, spans lent, flushes.</summary>
+    private sealed class CountingWriter(PipeWriter inner) : PipeWriter
+    {
+        public int Writes { get; private set; }
+        public int Spans { get; private set; }
+        public int Flushes { get; private set; }
+
+        public override ValueTask<FlushResult> WriteAsync(ReadOnlyMemory<byte> source, CancellationToken cancellationToken = default)
+        {
+            Writes++;
+            return inner.WriteAsync(source, cancellationToken);
+        }
+
+        public override Memory<byte> GetMemory(int sizeHint = 0)
+        {
+            Spans++;
+            return inner.GetMemory(sizeHint);
+        }
+
+        public override Span<byte> GetSpan(int sizeHint = 0)
+        {
+            Spans++;
+            return inner.GetSpan(sizeHint);
+        }
+
+        public override void Advance(int bytes) => inner.Advance(bytes);
+
+        public override ValueTask<FlushResult> FlushAsync(CancellationToken cancellationToken = default)
+        {
+            Flushes++;
+            return inner.FlushAsync(cancellationToken);
+        }
+
+        public override void CancelPendingFlush() => inner.CancelPendingFlush();
+
+        public override void Complete(Exception? exception = null) => inner.Complete(exception);
+    }
 }

@@ -114,6 +114,14 @@ internal sealed class SseWriter
 
         if (write)
         {
+            if (frames.Length == 1)
+            {
+                // The usual case (every message at light load): written and flushed in one call, before WriteAsync
+                // first waits.
+                _ = WriteAsync(flushFirst: false, frames[0]);
+                return;
+            }
+
             try
             {
                 var output = _output!;
@@ -232,13 +240,15 @@ internal sealed class SseWriter
         await idle.ConfigureAwait(false);
     }
 
-    // Called by whoever set _writing: flushes what Deliver wrote (flushFirst), then writes what is pending.
-    private async Task WriteAsync(bool flushFirst)
+    // Called by whoever set _writing: sends the one frame Deliver was given (single), or flushes what it wrote
+    // (flushFirst), then writes what is pending.
+    private async Task WriteAsync(bool flushFirst, SseFrame single = default)
     {
         try
         {
             var output = _output!;
-            if (flushFirst && !await FlushAsync(output).ConfigureAwait(false))
+            if (single.Bytes is not null ? !await SendAsync(output, single).ConfigureAwait(false)
+                : flushFirst && !await FlushAsync(output).ConfigureAwait(false))
             {
                 return;
             }
@@ -280,18 +290,20 @@ internal sealed class SseWriter
 
                 if (batch is null)
                 {
-                    Write(output, first);
-                }
-                else
-                {
-                    for (var i = 0; i < count; i++)
+                    if (!await SendAsync(output, first).ConfigureAwait(false))
                     {
-                        Write(output, batch[i]);
+                        return;
                     }
 
-                    Array.Clear(batch, 0, count);
+                    continue;
                 }
 
+                for (var i = 0; i < count; i++)
+                {
+                    Write(output, batch[i]);
+                }
+
+                Array.Clear(batch, 0, count);
                 if (!await FlushAsync(output).ConfigureAwait(false))
                 {
                     return;
@@ -317,10 +329,21 @@ internal sealed class SseWriter
         _ended.TrySetException(ex);
     }
 
-    /// <summary>Flushes; false (and the stream ends) when the response is over.</summary>
-    private async ValueTask<bool> FlushAsync(PipeWriter output)
+    /// <summary>
+    /// Writes one frame and flushes it, in one call: for a chunked response Kestrel then frames the bytes as one chunk
+    /// and flushes, where a write into the pipe (<see cref="Write"/>) and a flush take three trips through its layers
+    /// and its lock, reserving a chunk's header up front and filling it in at the flush. False (and the stream ends)
+    /// when the response is over.
+    /// </summary>
+    private ValueTask<bool> SendAsync(PipeWriter output, SseFrame frame) =>
+        Accept(frame) && frame.Bytes.Length > 0 ? FlushAsync(output, frame.Bytes) : new(true);
+
+    /// <summary>Flushes, after writing <paramref name="bytes"/> if given; false (and the stream ends) when the response is over.</summary>
+    private async ValueTask<bool> FlushAsync(PipeWriter output, byte[]? bytes = null)
     {
-        var flush = await output.FlushAsync(_token).ConfigureAwait(false);
+        var flush = bytes is null
+            ? await output.FlushAsync(_token).ConfigureAwait(false)
+            : await output.WriteAsync(bytes, _token).ConfigureAwait(false);
         if (!flush.IsCompleted && !flush.IsCanceled)
         {
             return true;
@@ -428,11 +451,21 @@ internal sealed class SseWriter
 
     private void Write(PipeWriter output, SseFrame frame)
     {
+        if (Accept(frame) && frame.Bytes.Length > 0)
+        {
+            output.Write(frame.Bytes);
+        }
+    }
+
+    // Whether the client is still to see this frame (a message or presence version newer than what it was sent); if
+    // so, marks it sent.
+    private bool Accept(SseFrame frame)
+    {
         if (frame.Id is { } id)
         {
             if (id <= _lastSent)
             {
-                return;
+                return false;
             }
 
             _lastSent = id;
@@ -441,16 +474,13 @@ internal sealed class SseWriter
         {
             if (version <= _presenceSeen)
             {
-                return;
+                return false;
             }
 
             _presenceSeen = version;
         }
 
-        if (frame.Bytes.Length > 0)
-        {
-            output.Write(frame.Bytes);
-        }
+        return true;
     }
 
     // Under the gate.
