@@ -242,13 +242,14 @@ internal sealed class SseWriter
 
     // Called by whoever set _writing: sends the one frame Deliver was given (single), or flushes what it wrote
     // (flushFirst), then writes what is pending.
-    private async Task WriteAsync(bool flushFirst, SseFrame single = default)
+    private async Task WriteAsync(bool flushFirst, SseFrame? single = null)
     {
         try
         {
             var output = _output!;
-            if (single.Bytes is not null ? !await SendAsync(output, single).ConfigureAwait(false)
-                : flushFirst && !await FlushAsync(output).ConfigureAwait(false))
+            var open = single is { } frame ? await SendAsync(output, frame).ConfigureAwait(false)
+                : !flushFirst || await FlushAsync(output).ConfigureAwait(false);
+            if (!open)
             {
                 return;
             }
