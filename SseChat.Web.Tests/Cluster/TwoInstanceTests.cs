@@ -1,4 +1,5 @@
 using System.Net;
+using SseChat.Web.Bus;
 using SseChat.Web.Tests.Infrastructure;
 
 namespace SseChat.Web.Tests.Cluster;
@@ -45,6 +46,24 @@ public sealed class TwoInstanceTests(RedisServer redis) : IAsyncLifetime
         Assert.Equal(HttpStatusCode.SeeOther, response.StatusCode);
         Assert.Equal("/", response.Headers.Location?.OriginalString); // back to the lobby, which now shows it
         await AssertStoredAndStreamedAsync(browser, streams, "plain, across", "plain, across");
+    }
+
+    [Fact]
+    public async Task A_malformed_frame_on_the_rooms_channel_is_skipped_and_the_next_message_reaches_both_instances()
+    {
+        using var browser = new ChatBrowser();
+        await using var streams = await StreamsOnBothAsync(browser);
+        await using var admin = await RedisAdmin.ConnectAsync(redis.Port);
+        var channel = new RedisKeys(_instances.KeyPrefix).Channel("lobby").ToString();
+
+        // Both instances' room loops read this frame from pub/sub's queue themselves: it must not end either loop.
+        Assert.Equal("2", await admin.SendAsync("SPUBLISH", channel, "not a frame"));
+        var page = await browser.GetPageAsync(_a.BaseAddress);
+        using var response = await browser.PostMessageAsync(_b.BaseAddress, page, "after the bad frame");
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        await AssertStoredAndStreamedAsync(browser, streams, "after the bad frame", "after the bad frame");
+        Assert.DoesNotContain(streams.OnA.Seen.Concat(streams.OnB.Seen), e => e.Data.Contains("not a frame", StringComparison.Ordinal));
     }
 
     [Fact]

@@ -20,12 +20,13 @@ public sealed class RedisRoomSubscriptionTests : IAsyncDisposable
     private readonly List<LoggedEvent> _log = [];
     private readonly Channel<string> _delivered = Channel.CreateUnbounded<string>();
     private readonly Channel<LogId> _reads = Channel.CreateUnbounded<LogId>();
+    private readonly ChannelFeed _feed = new();
     private readonly RedisRoomSubscription _subscription;
     private int _failuresLeft;
 
     public RedisRoomSubscriptionTests()
     {
-        _subscription = new RedisRoomSubscription("lobby", OnEvents, ReadAsync, (default, 0), Timing, _time, NullLogger.Instance);
+        _subscription = new RedisRoomSubscription("lobby", _feed, OnEvents, ReadAsync, (default, 0), Timing, _time, NullLogger.Instance);
         _subscription.Start(() => { });
     }
 
@@ -132,7 +133,7 @@ public sealed class RedisRoomSubscriptionTests : IAsyncDisposable
         Live(3);
         await NextReadAsync();
 
-        _subscription.OnLive(new ChatEvent(ChatEventKind.UserJoined, "lobby", "ann", "", DateTimeOffset.UnixEpoch), 0);
+        _feed.Publish(new ChatEvent(ChatEventKind.UserJoined, "lobby", "ann", "", DateTimeOffset.UnixEpoch), 0);
 
         Assert.Equal("joined ann", await NextDeliveredAsync());
     }
@@ -142,7 +143,8 @@ public sealed class RedisRoomSubscriptionTests : IAsyncDisposable
     {
         using var holding = new SemaphoreSlim(0);
         var batches = Channel.CreateUnbounded<string>();
-        await using var subscription = new RedisRoomSubscription("slow", batch =>
+        var feed = new ChannelFeed();
+        await using var subscription = new RedisRoomSubscription("slow", feed, batch =>
         {
             batches.Writer.TryWrite(string.Join(",", batch.Select(e => e.Id!.Value.Milliseconds)));
             if (batch[0].Id!.Value.Milliseconds == 1)
@@ -153,11 +155,11 @@ public sealed class RedisRoomSubscriptionTests : IAsyncDisposable
         subscription.Start(() => { });
         using var bound = new CancellationTokenSource(TimeSpan.FromSeconds(5));
 
-        Live(subscription, 1);
+        Live(feed, 1);
         Assert.Equal("1", await batches.Reader.ReadAsync(bound.Token));
-        Live(subscription, 2);
-        Live(subscription, 3);
-        Live(subscription, 4);
+        Live(feed, 2);
+        Live(feed, 3);
+        Live(feed, 4);
         _time.Advance(TimeSpan.FromSeconds(3));
         Assert.Equal(TimeSpan.FromSeconds(3), subscription.Lag); // message 1, still being handled, came 3 s ago
         holding.Release();
@@ -183,12 +185,12 @@ public sealed class RedisRoomSubscriptionTests : IAsyncDisposable
     }
 
     /// <summary>Appends message n to the log and publishes it (pub/sub delivers it live).</summary>
-    private void Live(long n, long? sequence = null) => Live(_subscription, n, sequence);
+    private void Live(long n, long? sequence = null) => Live(_feed, n, sequence);
 
-    private void Live(RedisRoomSubscription subscription, long n, long? sequence = null)
+    private void Live(ChannelFeed feed, long n, long? sequence = null)
     {
         Logged(n, sequence);
-        subscription.OnLive(Message(n), sequence ?? n);
+        feed.Publish(Message(n), sequence ?? n);
     }
 
     private Task<IReadOnlyList<LoggedEvent>> ReadAsync(LogId after, int maxCount, CancellationToken cancellationToken)
@@ -243,7 +245,7 @@ public sealed class RedisRoomSubscriptionTests : IAsyncDisposable
     /// </summary>
     private async Task AssertNothingDeliveredAsync()
     {
-        _subscription.OnLive(new ChatEvent(ChatEventKind.UserJoined, "lobby", "barrier", "", DateTimeOffset.UnixEpoch), 0);
+        _feed.Publish(new ChatEvent(ChatEventKind.UserJoined, "lobby", "barrier", "", DateTimeOffset.UnixEpoch), 0);
         Assert.Equal("joined barrier", await NextDeliveredAsync());
     }
 
@@ -262,5 +264,17 @@ public sealed class RedisRoomSubscriptionTests : IAsyncDisposable
     {
         await AssertNothingDeliveredAsync();
         Assert.False(_reads.Reader.TryRead(out var extra), $"unexpected read after {extra}");
+    }
+
+    /// <summary>Pub/sub's queue for one room, as the subscription reads it.</summary>
+    private sealed class ChannelFeed : ILiveFeed
+    {
+        private readonly Channel<LiveEvent> _queue = Channel.CreateUnbounded<LiveEvent>();
+
+        public void Publish(ChatEvent e, long sequence) => Assert.True(_queue.Writer.TryWrite(new LiveEvent(e, sequence)));
+
+        public bool TryRead(out LiveEvent live) => _queue.Reader.TryRead(out live);
+
+        public ValueTask<LiveEvent> ReadAsync(CancellationToken cancellationToken) => _queue.Reader.ReadAsync(cancellationToken);
     }
 }

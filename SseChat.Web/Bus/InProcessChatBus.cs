@@ -59,8 +59,8 @@ internal sealed class InProcessChatBus(IOptions<ChatOptions> options, TimeProvid
         private readonly LinkedList<ChatEvent> _log = new();
         private readonly Dictionary<string, LogId> _clientIds = new(StringComparer.Ordinal);
         private readonly Queue<(string ClientId, DateTimeOffset Expires)> _clientIdExpiry = new();
-        private readonly Channel<(ChatEvent Event, long At)> _dispatch =
-            Channel.CreateUnbounded<(ChatEvent, long)>(new UnboundedChannelOptions { SingleReader = true });
+        private readonly Channel<ChatEvent> _dispatch =
+            Channel.CreateUnbounded<ChatEvent>(new UnboundedChannelOptions { SingleReader = true });
         private ImmutableArray<Action<IReadOnlyList<ChatEvent>>> _handlers = [];
         private LogId _last;
         private LogId _maxTrimmed;
@@ -117,7 +117,7 @@ internal sealed class InProcessChatBus(IOptions<ChatOptions> options, TimeProvid
 
         public TimeSpan Lag => _clock.Lag;
 
-        private void Dispatch(ChatEvent e) => _dispatch.Writer.TryWrite((e, _clock.Arrived()));
+        private void Dispatch(ChatEvent e) => _dispatch.Writer.TryWrite(e);
 
         public ChatEvent[] Recent(int count)
         {
@@ -173,18 +173,39 @@ internal sealed class InProcessChatBus(IOptions<ChatOptions> options, TimeProvid
             }
         }
 
-        /// <summary>Hands what is waiting to the subscribers in one batch (at most IChatBus.MaxBatch events), as the Redis bus does.</summary>
+        /// <summary>
+        /// Hands what is waiting to the subscribers in one batch (at most IChatBus.MaxBatch events), and keeps the
+        /// delivery-lag clock, as the Redis bus does.
+        /// </summary>
         private async Task PumpAsync()
         {
             var reader = _dispatch.Reader;
             var batch = new List<ChatEvent>();
-            while (await reader.WaitToReadAsync().ConfigureAwait(false))
+            while (true)
             {
-                batch.Clear();
-                while (batch.Count < IChatBus.MaxBatch && reader.TryRead(out var item))
+                if (!reader.TryRead(out var first))
                 {
-                    _clock.Taken(item.At, firstOfBatch: batch.Count == 0);
-                    batch.Add(item.Event);
+                    _clock.Idle();
+                    if (!await reader.WaitToReadAsync().ConfigureAwait(false))
+                    {
+                        return;
+                    }
+
+                    continue;
+                }
+
+                _clock.BatchStarted();
+                batch.Clear();
+                batch.Add(first);
+                while (batch.Count < IChatBus.MaxBatch)
+                {
+                    if (!reader.TryRead(out var e))
+                    {
+                        _clock.FoundEmpty();
+                        break;
+                    }
+
+                    batch.Add(e);
                 }
 
                 foreach (var handler in _handlers)

@@ -163,8 +163,10 @@ internal sealed class RedisChatBus : IChatBus, IAsyncDisposable
             throw;
         }
 
+        // The subscription's loop reads the queue itself (see RedisLiveFeed): in order, one message at a time.
         var subscription = new RedisRoomSubscription(
             room,
+            new RedisLiveFeed(queue, room, _logger),
             handler,
             async (after, count, ct) => (await ReadLogAfterAsync(room, after, count, ct).ConfigureAwait(false)).Entries,
             start,
@@ -172,19 +174,6 @@ internal sealed class RedisChatBus : IChatBus, IAsyncDisposable
             _time,
             _logger,
             () => UnsubscribeAsync(room, queue));
-        // The queue form of OnMessage hands messages over one at a time, in order.
-        queue.OnMessage(message =>
-        {
-            try
-            {
-                var (e, sequence) = RedisWireFormat.ReadFrame((string)message.Message!);
-                subscription.OnLive(e, sequence);
-            }
-            catch (JsonException ex)
-            {
-                BusLog.MalformedFrame(_logger, room, ex);
-            }
-        });
         var channel = _keys.Channel(room);
         _subscriptions.TryAdd(subscription, new Subscribed(room, channel, _redis.Connection.GetSubscriber().SubscribedEndpoint(channel)));
         subscription.Start(() => _subscriptions.TryRemove(subscription, out _));

@@ -10,16 +10,18 @@ namespace SseChat.Web.Bus;
 /// losing data) means the log is read first. Delivery never moves past a message it has not delivered: when that read
 /// fails, live messages are held (they are in the log) until a read succeeds, retried soon with a growing backoff.
 /// A catch-up also runs when the connection is restored (and once more shortly after, since the re-subscription may not
-/// be active yet when the client reports the connection back) and on a timer. Everything runs on one loop, so the
-/// handler sees each message once, in log order. The loop hands over what it has in batches: all the events that were
-/// waiting when it got to them (at most <see cref="IChatBus.MaxBatch"/>), so a room that falls behind catches up with fewer,
-/// larger writes, and one that keeps up gets each event alone, at once.
+/// be active yet when the client reports the connection back) and on a timer. Everything runs on one loop, which reads
+/// the live events from pub/sub's queue itself (<see cref="ILiveFeed"/>) and runs a requested catch-up before the next
+/// event it reads, so the handler sees each message once, in log order. The loop hands over what it has in batches: all
+/// the events that were waiting when it got to them (at most <see cref="IChatBus.MaxBatch"/>), so a room that falls
+/// behind catches up with fewer, larger writes, and one that keeps up gets each event alone, at once.
 /// </summary>
 internal sealed class RedisRoomSubscription : IRoomSubscription
 {
     private const int CatchUpPage = 500;
 
     private readonly string _room;
+    private readonly ILiveFeed _feed;
     private readonly Action<IReadOnlyList<ChatEvent>> _handler;
     private readonly List<ChatEvent> _batch = [];
     private readonly RoomLogReader _readLog;
@@ -28,9 +30,12 @@ internal sealed class RedisRoomSubscription : IRoomSubscription
     private readonly WaitingClock _clock;
     private readonly ILogger _logger;
     private readonly Func<ValueTask> _unsubscribe;
-    private readonly Channel<Work> _work = Channel.CreateUnbounded<Work>(new UnboundedChannelOptions { SingleReader = true });
     private readonly CancellationTokenSource _stop = new();
     private readonly Lock _timerGate = new();
+    // Cancelled to wake the loop from its wait for the next live event (a catch-up is wanted, or the subscription
+    // stops); the loop then puts a fresh one here.
+    private CancellationTokenSource _wake = new();
+    private int _catchUpWanted;
     // Only the loop touches these.
     private LogId _lastId;
     private long _lastSequence;
@@ -44,6 +49,7 @@ internal sealed class RedisRoomSubscription : IRoomSubscription
 
     public RedisRoomSubscription(
         string room,
+        ILiveFeed feed,
         Action<IReadOnlyList<ChatEvent>> handler,
         RoomLogReader readLog,
         (LogId Id, long Sequence) start,
@@ -53,6 +59,7 @@ internal sealed class RedisRoomSubscription : IRoomSubscription
         Func<ValueTask>? unsubscribe = null)
     {
         _room = room;
+        _feed = feed;
         _handler = handler;
         _readLog = readLog;
         (_lastId, _lastSequence) = start;
@@ -82,11 +89,17 @@ internal sealed class RedisRoomSubscription : IRoomSubscription
 
     public TimeSpan Lag => _clock.Lag;
 
-    /// <summary>A message or notice from pub/sub, in publish order, with its sequence number (0 for notices).</summary>
-    public void OnLive(ChatEvent e, long sequence) => _work.Writer.TryWrite(new Work(e, sequence, _clock.Arrived()));
-
-    /// <summary>Asks the loop to read whatever the log holds after the last delivered id.</summary>
-    public void RequestCatchUp() => _work.Writer.TryWrite(Work.CatchUp);
+    /// <summary>
+    /// Asks the loop to read whatever the log holds after the last delivered id: before the next live event it reads,
+    /// or at once if it is waiting for one.
+    /// </summary>
+    public void RequestCatchUp()
+    {
+        // Both sides use full fences: the loop puts a fresh wake source before it looks at the request, this looks at
+        // the source after making the request, so a request is never left waiting with the loop asleep.
+        Interlocked.Exchange(ref _catchUpWanted, 1);
+        Wake();
+    }
 
     /// <summary>Pub/sub kept nothing while the connection was away: catch up now, and once more shortly.</summary>
     public void OnConnectionRestored()
@@ -121,8 +134,8 @@ internal sealed class RedisRoomSubscription : IRoomSubscription
         }
 
         await _unsubscribe().ConfigureAwait(false);
-        _work.Writer.TryComplete();
         await _stop.CancelAsync().ConfigureAwait(false);
+        Wake();
         try
         {
             await _loop.ConfigureAwait(false);
@@ -132,22 +145,50 @@ internal sealed class RedisRoomSubscription : IRoomSubscription
         }
 
         _stop.Dispose();
+        _wake.Dispose();
+    }
+
+    private void Wake()
+    {
+        try
+        {
+            Volatile.Read(ref _wake).Cancel();
+        }
+        catch (ObjectDisposedException)
+        {
+            // The loop has just replaced it, and will look at the request before it waits again.
+        }
     }
 
     private async Task RunAsync(CancellationToken cancellationToken)
     {
-        var reader = _work.Reader;
-        while (await reader.WaitToReadAsync(cancellationToken).ConfigureAwait(false))
+        while (true)
         {
-            // Everything that is waiting now is one batch: nothing waits for more to come.
-            for (var taken = 0; taken < IChatBus.MaxBatch && reader.TryRead(out var work); taken++)
+            // The first event of a batch: one that waits already, or the next to come.
+            if (!_feed.TryRead(out var live))
             {
-                if (work.ReceivedAt != 0)
+                _clock.Idle();
+                if (await WaitAsync(cancellationToken).ConfigureAwait(false) is not { } next)
                 {
-                    _clock.Taken(work.ReceivedAt, firstOfBatch: taken == 0);
+                    return;
                 }
 
-                await HandleAsync(work, cancellationToken).ConfigureAwait(false);
+                live = next;
+            }
+
+            _clock.BatchStarted();
+            await HandleAsync(live, cancellationToken).ConfigureAwait(false);
+
+            // The rest: everything that is waiting now is one batch; nothing waits for more to come.
+            for (var taken = 1; taken < IChatBus.MaxBatch; taken++)
+            {
+                if (!_feed.TryRead(out live))
+                {
+                    _clock.FoundEmpty();
+                    break;
+                }
+
+                await HandleAsync(live, cancellationToken).ConfigureAwait(false);
             }
 
             HandOver();
@@ -155,14 +196,52 @@ internal sealed class RedisRoomSubscription : IRoomSubscription
         }
     }
 
-    private async ValueTask HandleAsync(Work work, CancellationToken cancellationToken)
+    /// <summary>
+    /// Waits for the next live event, running each catch-up asked for meanwhile; null once the subscription stops or its
+    /// feed has ended (StackExchange.Redis ends it only when it is unsubscribed, i.e. on <see cref="DisposeAsync"/>).
+    /// </summary>
+    private async ValueTask<LiveEvent?> WaitAsync(CancellationToken cancellationToken)
     {
-        if (work.Event is not { } e)
+        while (true)
+        {
+            // Looked at after a fresh wake source is in place: DisposeAsync cancels the stop first, then the source.
+            if (cancellationToken.IsCancellationRequested)
+            {
+                return null;
+            }
+
+            await CatchUpIfWantedAsync(cancellationToken).ConfigureAwait(false);
+            HandOver(); // what a catch-up delivered goes out before the wait
+            var wake = Volatile.Read(ref _wake);
+            try
+            {
+                return await _feed.ReadAsync(wake.Token).ConfigureAwait(false);
+            }
+            catch (ChannelClosedException)
+            {
+                return null;
+            }
+            catch (OperationCanceledException) when (wake.IsCancellationRequested)
+            {
+                // Woken to stop or for a catch-up: a fresh source first, then both are looked at (see RequestCatchUp).
+                Interlocked.Exchange(ref _wake, new CancellationTokenSource()).Dispose();
+            }
+        }
+    }
+
+    private async ValueTask CatchUpIfWantedAsync(CancellationToken cancellationToken)
+    {
+        if (Volatile.Read(ref _catchUpWanted) == 1 && Interlocked.Exchange(ref _catchUpWanted, 0) == 1)
         {
             await CatchUpAsync(cancellationToken).ConfigureAwait(false);
-            return;
         }
+    }
 
+    private async ValueTask HandleAsync(LiveEvent live, CancellationToken cancellationToken)
+    {
+        // A catch-up asked for before this event was read runs first, as it would have had it been queued with it.
+        await CatchUpIfWantedAsync(cancellationToken).ConfigureAwait(false);
+        var (e, sequence) = live;
         if (e.Kind != ChatEventKind.Message)
         {
             Deliver(e); // a presence notice: live only, never logged
@@ -174,9 +253,9 @@ internal sealed class RedisRoomSubscription : IRoomSubscription
             return; // delivered already (by a catch-up), or held: the catch-up that is owed reads it from the log
         }
 
-        if (work.Sequence != _lastSequence + 1)
+        if (sequence != _lastSequence + 1)
         {
-            BusLog.GapDetected(_logger, _room, _lastSequence, work.Sequence);
+            BusLog.GapDetected(_logger, _room, _lastSequence, sequence);
             if (!await CatchUpAsync(cancellationToken).ConfigureAwait(false) || id <= _lastId)
             {
                 return;
@@ -186,7 +265,7 @@ internal sealed class RedisRoomSubscription : IRoomSubscription
         }
 
         Deliver(e);
-        (_lastId, _lastSequence) = (id, work.Sequence);
+        (_lastId, _lastSequence) = (id, sequence);
     }
 
     /// <summary>Delivers what the log holds after the last delivered id; false (and a retry soon) when it cannot be read.</summary>
@@ -296,11 +375,5 @@ internal sealed class RedisRoomSubscription : IRoomSubscription
         }
 
         _batch.Clear();
-    }
-
-    /// <summary>A live event with its sequence number and when it arrived, or (no event) a request to catch up from the log.</summary>
-    private readonly record struct Work(ChatEvent? Event, long Sequence, long ReceivedAt)
-    {
-        public static Work CatchUp => default;
     }
 }

@@ -1,16 +1,20 @@
 namespace SseChat.Web.Bus;
 
 /// <summary>
-/// How long the oldest event in a subscription's queue has waited to be handed over (<see cref="IRoomSubscription.Lag"/>).
-/// The queue's writers call <see cref="Arrived"/> and keep the timestamp with the event; its one reader calls
-/// <see cref="Taken"/> for each event it takes out and <see cref="HandedOver"/> after each batch.
+/// How long the oldest event not yet handed over has waited (<see cref="IRoomSubscription.Lag"/>), kept by the one loop
+/// that reads a queue whose events carry no arrival time (StackExchange.Redis's pub/sub queue: see
+/// <see cref="RedisLiveFeed"/>). The loop stamps what it sees. The first event of a batch, taken when it knew of none
+/// waiting, counts from when it is taken (<see cref="BatchStarted"/>): that misses only an idle loop's wake-up. What
+/// still waits when a batch has been handed over arrived after the loop last found the queue empty
+/// (<see cref="FoundEmpty"/>) or, when the batch was full, no earlier than the batch's own oldest: that can count up to
+/// one batch's handling too many. A backlog is never missed, which is what the clock is for.
 /// </summary>
 internal sealed class WaitingClock(TimeProvider time)
 {
-    // When the oldest event not yet handed over arrived (a TimeProvider timestamp), or 0 when none waits; and how many
-    // events wait in the queue.
+    // When the oldest event not yet handed over arrived, as above (a TimeProvider timestamp), or 0 when none waits; and
+    // when the loop last found the queue empty while gathering the batch it is handling (0: it did not).
     private long _oldest;
-    private int _waiting;
+    private long _emptiedAt;
 
     /// <summary>How long the oldest event not yet handed over has waited; zero when none waits.</summary>
     public TimeSpan Lag
@@ -22,31 +26,34 @@ internal sealed class WaitingClock(TimeProvider time)
         }
     }
 
-    /// <summary>An event enters the queue; returns when, to be given back to <see cref="Taken"/>.</summary>
-    public long Arrived()
-    {
-        var now = time.GetTimestamp();
-        Interlocked.Increment(ref _waiting);
-        Interlocked.CompareExchange(ref _oldest, now, 0);
-        return now;
-    }
+    /// <summary>The loop found nothing waiting and waits for the next event.</summary>
+    public void Idle() => Volatile.Write(ref _oldest, 0);
 
-    /// <summary>The reader took an event out; the first of a batch is the oldest of those not yet handed over.</summary>
-    public void Taken(long arrivedAt, bool firstOfBatch)
+    /// <summary>
+    /// The loop takes the first event of a batch. If it knew of none waiting (it was idle, or has just started), that
+    /// event arrived now.
+    /// </summary>
+    public void BatchStarted()
     {
-        Interlocked.Decrement(ref _waiting);
-        if (firstOfBatch)
+        if (Volatile.Read(ref _oldest) == 0)
         {
-            Volatile.Write(ref _oldest, arrivedAt);
+            Volatile.Write(ref _oldest, time.GetTimestamp());
         }
     }
 
-    /// <summary>A batch was handed over: with nothing left in the queue, nothing waits (an event arriving now sets it again when it finds it zero).</summary>
+    /// <summary>The loop found the queue empty while gathering a batch: what it holds later arrived after now.</summary>
+    public void FoundEmpty() => _emptiedAt = time.GetTimestamp();
+
+    /// <summary>
+    /// A batch was handed over. What waits now arrived after the queue was last found empty; if it was not (a full
+    /// batch), the batch's oldest stays the bound.
+    /// </summary>
     public void HandedOver()
     {
-        if (Volatile.Read(ref _waiting) == 0)
+        if (_emptiedAt != 0)
         {
-            Interlocked.Exchange(ref _oldest, 0);
+            Volatile.Write(ref _oldest, _emptiedAt);
+            _emptiedAt = 0;
         }
     }
 }
