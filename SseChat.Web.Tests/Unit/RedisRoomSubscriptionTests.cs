@@ -168,6 +168,34 @@ public sealed class RedisRoomSubscriptionTests : IAsyncDisposable
         await Infrastructure.Wait.UntilAsync(() => Task.FromResult(subscription.Lag == TimeSpan.Zero), TimeSpan.FromSeconds(5), "no lag once caught up");
     }
 
+    [Fact]
+    public async Task On_a_loop_thread_every_batch_is_handled_there_also_after_a_catch_up_whose_read_completes_elsewhere()
+    {
+        using var threads = new LoopThreads(1);
+        var loopThread = threads.Next();
+        var handled = Channel.CreateUnbounded<(string Ids, bool OnLoopThread)>();
+        var feed = new ChannelFeed();
+        await using var subscription = new RedisRoomSubscription("threads", feed, batch =>
+            handled.Writer.TryWrite((string.Join(",", batch.Select(e => e.Id!.Value.Milliseconds)),
+                SynchronizationContext.Current == loopThread && !Thread.CurrentThread.IsThreadPoolThread)),
+            async (after, count, ct) =>
+            {
+                await Task.Delay(10, ct).ConfigureAwait(false); // the reply comes on another thread
+                return await ReadAsync(after, count, ct).ConfigureAwait(false);
+            },
+            (default, 0), Timing, _time, NullLogger.Instance);
+        subscription.Start(() => { }, loopThread);
+        using var bound = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+
+        Live(feed, 1);
+        Assert.Equal(("1", true), await handled.Reader.ReadAsync(bound.Token));
+        Logged(2); // missed by pub/sub: 3 reveals the gap, the log is read
+        Live(feed, 3);
+        Assert.Equal(("2,3", true), await handled.Reader.ReadAsync(bound.Token));
+        Live(feed, 4);
+        Assert.Equal(("4", true), await handled.Reader.ReadAsync(bound.Token));
+    }
+
     public async ValueTask DisposeAsync() => await _subscription.DisposeAsync();
 
     private static LogId LogId(long n) => new(n, 0);

@@ -53,6 +53,7 @@ internal sealed class RedisChatBus : IChatBus, IAsyncDisposable
     private readonly IOptions<ChatOptions> _options;
     private readonly TimeProvider _time;
     private readonly ChatMetrics _metrics;
+    private readonly LoopThreads _loopThreads;
     private readonly ILogger<RedisChatBus> _logger;
     /// <summary>How often the server each room's channel is subscribed at is looked at (see <see cref="CheckSubscriptions"/>).</summary>
     private static readonly TimeSpan SubscriptionCheck = TimeSpan.FromSeconds(1);
@@ -61,13 +62,15 @@ internal sealed class RedisChatBus : IChatBus, IAsyncDisposable
     private readonly ConcurrentDictionary<RedisRoomSubscription, Subscribed> _subscriptions = new();
     private readonly ITimer _check;
 
-    public RedisChatBus(RedisGateway redis, RedisKeys keys, IOptions<ChatOptions> options, TimeProvider time, ChatMetrics metrics, ILogger<RedisChatBus> logger)
+    public RedisChatBus(
+        RedisGateway redis, RedisKeys keys, IOptions<ChatOptions> options, TimeProvider time, ChatMetrics metrics, LoopThreads loopThreads, ILogger<RedisChatBus> logger)
     {
         _redis = redis;
         _keys = keys;
         _options = options;
         _time = time;
         _metrics = metrics;
+        _loopThreads = loopThreads;
         _logger = logger;
         redis.Connection.ConnectionFailed += OnConnectionFailed;
         redis.Connection.ConnectionRestored += OnConnectionRestored;
@@ -176,7 +179,7 @@ internal sealed class RedisChatBus : IChatBus, IAsyncDisposable
             () => UnsubscribeAsync(room, queue));
         var channel = _keys.Channel(room);
         _subscriptions.TryAdd(subscription, new Subscribed(room, channel, _redis.Connection.GetSubscriber().SubscribedEndpoint(channel)));
-        subscription.Start(() => _subscriptions.TryRemove(subscription, out _));
+        subscription.Start(() => _subscriptions.TryRemove(subscription, out _), _loopThreads.Next());
         return subscription;
     }
 

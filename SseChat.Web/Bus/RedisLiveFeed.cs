@@ -29,7 +29,9 @@ internal sealed class RedisLiveFeed(ChannelMessageQueue queue, string room, ILog
     {
         while (true)
         {
-            var message = await queue.ReadAsync(cancellationToken).ConfigureAwait(false);
+            // Continued on the waiting loop's own thread, if it has one (LoopThreads): the message then wakes that
+            // thread, not a thread-pool worker.
+            var message = await queue.ReadAsync(cancellationToken).ConfigureAwait(true);
             if (TryParse(message, out var live))
             {
                 return live;

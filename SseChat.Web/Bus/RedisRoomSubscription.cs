@@ -71,20 +71,42 @@ internal sealed class RedisRoomSubscription : IRoomSubscription
         _unsubscribe = unsubscribe ?? (static () => ValueTask.CompletedTask);
     }
 
-    public void Start(Action onStopped)
+    /// <summary>
+    /// Starts the loop: on <paramref name="loopThread"/> when given (see <see cref="LoopThreads"/>), else on the thread
+    /// pool. Every await of the loop keeps its context (<c>ConfigureAwait(true)</c>), so its waits for pub/sub and for the
+    /// log come back to its thread: under a synchronization context .NET never runs a continuation that gave the context
+    /// up inline, it queues it to the thread pool, and the loop would stay there. Without a context the two are the same.
+    /// </summary>
+    public void Start(Action onStopped, SynchronizationContext? loopThread = null)
     {
-        _loop = Task.Run(async () =>
+        if (loopThread is null)
         {
-            try
+            _loop = Task.Run(() => LoopAsync(onStopped));
+        }
+        else
+        {
+            var started = new TaskCompletionSource<Task>(TaskCreationOptions.RunContinuationsAsynchronously);
+            loopThread.Post(static state =>
             {
-                await RunAsync(_stop.Token).ConfigureAwait(false);
-            }
-            finally
-            {
-                onStopped();
-            }
-        });
+                var (self, started, onStopped) = ((RedisRoomSubscription, TaskCompletionSource<Task>, Action))state!;
+                started.SetResult(self.LoopAsync(onStopped));
+            }, (this, started, onStopped));
+            _loop = started.Task.Unwrap();
+        }
+
         _interval = _time.CreateTimer(static state => ((RedisRoomSubscription)state!).RequestCatchUp(), this, _timing.Interval, _timing.Interval);
+    }
+
+    private async Task LoopAsync(Action onStopped)
+    {
+        try
+        {
+            await RunAsync(_stop.Token).ConfigureAwait(true);
+        }
+        finally
+        {
+            onStopped();
+        }
     }
 
     public TimeSpan Lag => _clock.Lag;
@@ -168,7 +190,7 @@ internal sealed class RedisRoomSubscription : IRoomSubscription
             if (!_feed.TryRead(out var live))
             {
                 _clock.Idle();
-                if (await WaitAsync(cancellationToken).ConfigureAwait(false) is not { } next)
+                if (await WaitAsync(cancellationToken).ConfigureAwait(true) is not { } next)
                 {
                     return;
                 }
@@ -177,7 +199,7 @@ internal sealed class RedisRoomSubscription : IRoomSubscription
             }
 
             _clock.BatchStarted();
-            await HandleAsync(live, cancellationToken).ConfigureAwait(false);
+            await HandleAsync(live, cancellationToken).ConfigureAwait(true);
 
             // The rest: everything that is waiting now is one batch; nothing waits for more to come.
             for (var taken = 1; taken < IChatBus.MaxBatch; taken++)
@@ -188,7 +210,7 @@ internal sealed class RedisRoomSubscription : IRoomSubscription
                     break;
                 }
 
-                await HandleAsync(live, cancellationToken).ConfigureAwait(false);
+                await HandleAsync(live, cancellationToken).ConfigureAwait(true);
             }
 
             HandOver();
@@ -210,12 +232,13 @@ internal sealed class RedisRoomSubscription : IRoomSubscription
                 return null;
             }
 
-            await CatchUpIfWantedAsync(cancellationToken).ConfigureAwait(false);
+            await CatchUpIfWantedAsync(cancellationToken).ConfigureAwait(true);
             HandOver(); // what a catch-up delivered goes out before the wait
             var wake = Volatile.Read(ref _wake);
             try
             {
-                return await _feed.ReadAsync(wake.Token).ConfigureAwait(false);
+                // Continued on the loop's own thread, if it has one (see LoopThreads).
+                return await _feed.ReadAsync(wake.Token).ConfigureAwait(true);
             }
             catch (ChannelClosedException)
             {
@@ -233,14 +256,14 @@ internal sealed class RedisRoomSubscription : IRoomSubscription
     {
         if (Volatile.Read(ref _catchUpWanted) == 1 && Interlocked.Exchange(ref _catchUpWanted, 0) == 1)
         {
-            await CatchUpAsync(cancellationToken).ConfigureAwait(false);
+            await CatchUpAsync(cancellationToken).ConfigureAwait(true);
         }
     }
 
     private async ValueTask HandleAsync(LiveEvent live, CancellationToken cancellationToken)
     {
         // A catch-up asked for before this event was read runs first, as it would have had it been queued with it.
-        await CatchUpIfWantedAsync(cancellationToken).ConfigureAwait(false);
+        await CatchUpIfWantedAsync(cancellationToken).ConfigureAwait(true);
         var (e, sequence) = live;
         if (e.Kind != ChatEventKind.Message)
         {
@@ -256,7 +279,7 @@ internal sealed class RedisRoomSubscription : IRoomSubscription
         if (sequence != _lastSequence + 1)
         {
             BusLog.GapDetected(_logger, _room, _lastSequence, sequence);
-            if (!await CatchUpAsync(cancellationToken).ConfigureAwait(false) || id <= _lastId)
+            if (!await CatchUpAsync(cancellationToken).ConfigureAwait(true) || id <= _lastId)
             {
                 return;
             }
@@ -275,7 +298,8 @@ internal sealed class RedisRoomSubscription : IRoomSubscription
         {
             while (true)
             {
-                var entries = await _readLog(_lastId, CatchUpPage, cancellationToken).ConfigureAwait(false);
+                // Back on the loop's own thread, if it has one (the reply comes on another).
+                var entries = await _readLog(_lastId, CatchUpPage, cancellationToken).ConfigureAwait(true);
                 var delivered = 0;
                 foreach (var (e, sequence) in entries)
                 {

@@ -37,6 +37,7 @@ public static class SseChatServices
         services.AddSingleton<RedisReplicaWait>();
         services.AddSingleton<RedisGateway>();
         services.AddSingleton<InProcessChatBus>();
+        services.AddSingleton<LoopThreads>();
         services.AddSingleton<RedisChatBus>();
         services.AddSingleton<IChatBus>(sp => sp.GetRequiredService<IOptions<RedisOptions>>().Value.Enabled
             ? sp.GetRequiredService<RedisChatBus>()
