@@ -57,7 +57,7 @@ public sealed class LoopThreadsTests
         }, null);
 
         var expected = await loopThread.Task.WaitAsync(Bound);
-        await Task.Run(() => channel.Writer.TryWrite(42));
+        Assert.True(await Task.Run(() => channel.Writer.TryWrite(42)).WaitAsync(Bound));
         var (thread, read) = await resumedOn.Task.WaitAsync(Bound);
         Assert.Equal(42, read);
         Assert.Equal(expected, thread);

@@ -45,7 +45,6 @@ internal sealed class LoopThreads : IDisposable
         private readonly Queue<(SendOrPostCallback Callback, object? State)> _queue = new();
         // A monitor, not a Lock: the thread waits on it (Monitor.Wait) when its queue is empty.
         private readonly object _gate = new();
-        private bool _idle;
         private bool _stopping;
 
         public LoopThread(string name)
@@ -60,12 +59,7 @@ internal sealed class LoopThreads : IDisposable
                 if (!_stopping)
                 {
                     _queue.Enqueue((d, state));
-                    if (_idle)
-                    {
-                        _idle = false;
-                        Monitor.Pulse(_gate);
-                    }
-
+                    Monitor.Pulse(_gate); // wakes the thread if it waits; nothing to do (no system call) if it does not
                     return;
                 }
             }
@@ -100,7 +94,6 @@ internal sealed class LoopThreads : IDisposable
                             return;
                         }
 
-                        _idle = true;
                         Monitor.Wait(_gate);
                     }
                 }

@@ -79,21 +79,14 @@ internal sealed class RedisRoomSubscription : IRoomSubscription
     /// </summary>
     public void Start(Action onStopped, SynchronizationContext? loopThread = null)
     {
-        if (loopThread is null)
+        // The base context's Post queues to the thread pool.
+        var started = new TaskCompletionSource<Task>(TaskCreationOptions.RunContinuationsAsynchronously);
+        (loopThread ?? new SynchronizationContext()).Post(static state =>
         {
-            _loop = Task.Run(() => LoopAsync(onStopped));
-        }
-        else
-        {
-            var started = new TaskCompletionSource<Task>(TaskCreationOptions.RunContinuationsAsynchronously);
-            loopThread.Post(static state =>
-            {
-                var (self, started, onStopped) = ((RedisRoomSubscription, TaskCompletionSource<Task>, Action))state!;
-                started.SetResult(self.LoopAsync(onStopped));
-            }, (this, started, onStopped));
-            _loop = started.Task.Unwrap();
-        }
-
+            var (self, started, onStopped) = ((RedisRoomSubscription, TaskCompletionSource<Task>, Action))state!;
+            started.SetResult(self.LoopAsync(onStopped));
+        }, (this, started, onStopped));
+        _loop = started.Task.Unwrap();
         _interval = _time.CreateTimer(static state => ((RedisRoomSubscription)state!).RequestCatchUp(), this, _timing.Interval, _timing.Interval);
     }
 
