@@ -5,8 +5,10 @@
 #   load-tests/floors/floors.sh send [RUNS]
 #       CPU per delivery at scenario A's shape, 300 loopback streams x 100 frames/s, in one process: in C, one frame
 #       per send() (the least one write per delivery can cost here), then Kestrel's HTTP/1.1 responses with frames
-#       written and flushed by a fan-out loop and no chat code, then the same loop on Kestrel's transport with no HTTP
-#       layer, then on .NET sockets with no Kestrel (the four interleaved), then in C with two frames per send().
+#       written and flushed by a fan-out loop and no chat code, then the same responses with each frame written as a
+#       chunk straight onto the connection (as SseChat's live streams are), then the same loop on Kestrel's transport
+#       with no HTTP layer, then on .NET sockets with no Kestrel (the five interleaved), then in C with two frames per
+#       send().
 #       With liburing-dev installed, also in C with each round's sends batched into one io_uring system call.
 #   load-tests/floors/floors.sh memory [STREAMS] [--env KEY=VALUE]...
 #       RSS per idle SSE stream with STREAMS (default 10,000) open, from the bottom up: .NET Sockets with no Kestrel,
@@ -54,6 +56,7 @@ case "${1:-}" in
       await_stream "$name" "$port"
     }
     start_fanout kestrel-fanout; http_port=$port http_pid=$pid
+    start_fanout chunks-fanout --DirectChunks true; chunks_port=$port chunks_pid=$pid
     start_fanout transport-fanout --TransportOnly true; transport_port=$port transport_pid=$pid
     start_fanout sockets-fanout --SocketsOnly true; sockets_port=$port sockets_pid=$pid
     for _ in $(seq "$runs"); do
@@ -62,6 +65,7 @@ case "${1:-}" in
       if [ ${#uring[@]} -gt 0 ]; then "$out/send-floor" 300 100 10 1 uring; fi
       # The first 5 s of each run are not measured (connections, JIT).
       "$out/drain-streams" "$http_port" 300 5 10 "$http_pid" | sed 's/^{/{"server":"kestrel-fanout",/'
+      "$out/drain-streams" "$chunks_port" 300 5 10 "$chunks_pid" | sed 's/^{/{"server":"chunks-fanout",/'
       "$out/drain-streams" "$transport_port" 300 5 10 "$transport_pid" | sed 's/^{/{"server":"transport-fanout",/'
       "$out/drain-streams" "$sockets_port" 300 5 10 "$sockets_pid" | sed 's/^{/{"server":"sockets-fanout",/'
     done

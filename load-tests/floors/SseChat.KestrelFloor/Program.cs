@@ -8,7 +8,9 @@
 //
 // With --FanOutRate R every open stream gets a frame of a chat message's size R times a second, written and flushed
 // on the fan-out's thread as SseChat's rooms do (Kestrel sending inline, as with Chat:InlineSends): what Kestrel's
-// HTTP/1.1 response path costs per delivery, next to send-floor's bare send() (floors.sh send).
+// HTTP/1.1 response path costs per delivery, next to send-floor's bare send() (floors.sh send). With --DirectChunks true
+// as well, each frame goes out as an HTTP/1.1 chunk written straight onto the connection's pipe, below the response
+// layer, as SseChat's live streams write (SseChat.Web/Streaming/ChunkedConnection.cs).
 //
 // With --Redis HOST:PORT it is the least a chat on SseChat's stack can be, for the peers' driver (load-tests/peers.sh
 // measures it beside the seed's design): POST /messages publishes the form's text field to one Redis channel with
@@ -25,6 +27,7 @@ using System.IO.Pipelines;
 using System.Net;
 using System.Net.Sockets;
 using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.Connections.Features;
 using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
 using StackExchange.Redis;
 
@@ -38,6 +41,9 @@ if (builder.Configuration.GetValue<bool>("SocketsOnly"))
 builder.Logging.ClearProviders();
 var ping = "event: ping\ndata: \n\n"u8.ToArray();
 var fanOutRate = builder.Configuration.GetValue<int>("FanOutRate");
+var directChunks = builder.Configuration.GetValue<bool>("DirectChunks");
+// The frame as one chunk, framed once: "<size in hex>\r\n<frame>\r\n".
+var chunked = System.Text.Encoding.ASCII.GetBytes($"{StreamHead.Frame.Length:x}\r\n").Concat(StreamHead.Frame).Concat("\r\n"u8.ToArray()).ToArray();
 var streams = new ConcurrentDictionary<PipeWriter, bool>();
 if (builder.Configuration.GetValue<bool>("TransportOnly"))
 {
@@ -70,7 +76,7 @@ if (!string.IsNullOrEmpty(redisConfiguration))
 
 if (fanOutRate > 0)
 {
-    _ = Task.Run(() => FanOutAsync(streams, fanOutRate));
+    _ = Task.Run(() => FanOutAsync(streams, fanOutRate, directChunks ? chunked : StreamHead.Frame));
 }
 
 app.MapGet("/events", async (HttpContext context) =>
@@ -78,9 +84,11 @@ app.MapGet("/events", async (HttpContext context) =>
     context.Response.ContentType = "text/event-stream";
     await context.Response.Body.WriteAsync(ping, context.RequestAborted);
     await context.Response.Body.FlushAsync(context.RequestAborted);
+    // The connection's pipe under the response, flushed and so holding nothing of the response layer's.
+    var target = directChunks ? context.Features.Get<IConnectionTransportFeature>()!.Transport.Output : context.Response.BodyWriter;
     if (streamsGetFrames)
     {
-        streams.TryAdd(context.Response.BodyWriter, true);
+        streams.TryAdd(target, true);
     }
 
     try
@@ -93,18 +101,18 @@ app.MapGet("/events", async (HttpContext context) =>
     }
     finally
     {
-        streams.TryRemove(context.Response.BodyWriter, out _);
+        streams.TryRemove(target, out _);
     }
 });
 await app.RunAsync();
 
-static async Task FanOutAsync(ConcurrentDictionary<PipeWriter, bool> streams, int rate)
+static async Task FanOutAsync(ConcurrentDictionary<PipeWriter, bool> streams, int rate, byte[] frame)
 {
     using var timer = new PeriodicTimer(TimeSpan.FromSeconds(1.0 / rate));
     var pending = new List<Task>();
     while (await timer.WaitForNextTickAsync())
     {
-        await WriteAllAsync(streams, StreamHead.Frame, pending);
+        await WriteAllAsync(streams, frame, pending);
     }
 }
 
