@@ -5,6 +5,7 @@ using System.Net.Sockets;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using SseChat.Web.Tests.Infrastructure;
 
 namespace SseChat.Web.Tests.Delivery;
@@ -28,10 +29,8 @@ public sealed class SlowClientTests
         var page = await browser.GetPageAsync(app.BaseAddress);
         await using var reader = await SseClient.ConnectAsync(browser.Client(app.BaseAddress));
         await reader.WaitForAsync(e => e.EventType == "ping", "reader open");
-        using var stalledHttp = StalledClient(app.BaseAddress);
-        using var opening = new CancellationTokenSource(Wait.Default);
-        using var stalled = await stalledHttp.GetAsync("/events", HttpCompletionOption.ResponseHeadersRead, opening.Token);
-        Assert.Equal(HttpStatusCode.OK, stalled.StatusCode);
+        using var stalledStream = await StalledStream.OpenAsync(app.BaseAddress);
+        var stalled = stalledStream.Response;
 
         var text = new string('x', 1900);
         var worst = TimeSpan.Zero;
@@ -46,39 +45,7 @@ public sealed class SlowClientTests
 
         Assert.True(worst < DeliveryBound, $"slowest delivery {worst}");
 
-        // The stalled client now reads what reached it: the stream must have been ended by the server.
-        var got = new List<SseItem<string>>();
-        using (var cts = new CancellationTokenSource(TimeSpan.FromSeconds(20)))
-        {
-            try
-            {
-                await foreach (var item in SseParser.Create(await stalled.Content.ReadAsStreamAsync(cts.Token)).EnumerateAsync(cts.Token))
-                {
-                    got.Add(item);
-                }
-            }
-            catch (IOException)
-            {
-                // The server aborted the connection: the expected way for a cut-off stream to end.
-            }
-            catch (HttpRequestException)
-            {
-            }
-        }
-
-        var received = got.Where(e => e.Data.Contains("data-kind=\"message\"", StringComparison.Ordinal)).ToList();
-        Assert.InRange(received.Count, 0, MessageCount - 1); // it was cut off before it got everything
-
-        // It resumes from its Last-Event-ID and gets exactly the rest.
-        var lastId = received.LastOrDefault().EventId;
-        await using var resumed = await SseClient.ConnectAsync(browser.Client(app.BaseAddress), "/events",
-            r => { if (lastId is not null) { r.Headers.Add("Last-Event-ID", lastId); } });
-        await resumed.WaitForAsync(e => e.Kind == "message" && e.Data.Contains($">{MessageCount - 1}:x", StringComparison.Ordinal), "the last message", TimeSpan.FromSeconds(30));
-
-        var all = received.Select(e => ChatModes.TextOf(new SseEvent(e.EventType, e.Data, e.EventId)))
-            .Concat(resumed.Messages.Select(ChatModes.TextOf))
-            .Select(t => int.Parse(t[..t.IndexOf(':', StringComparison.Ordinal)], System.Globalization.CultureInfo.InvariantCulture));
-        Assert.Equal(Enumerable.Range(0, MessageCount), all);
+        await ResumesWithoutLossAsync(stalled, browser, app.BaseAddress, MessageCount);
     }
 
     [Fact]
@@ -90,10 +57,8 @@ public sealed class SlowClientTests
         {
             using var browser = new ChatBrowser();
             var page = await browser.GetPageAsync(app.BaseAddress);
-            using var stalledHttp = StalledClient(app.BaseAddress);
-            using var opening = new CancellationTokenSource(Wait.Default);
-            using var stalled = await stalledHttp.GetAsync("/events", HttpCompletionOption.ResponseHeadersRead, opening.Token);
-            Assert.Equal(HttpStatusCode.OK, stalled.StatusCode);
+            using var stalledStream = await StalledStream.OpenAsync(app.BaseAddress);
+            var stalled = stalledStream.Response;
             await using var witness = await SseClient.ConnectAsync(browser.Client(app.BaseAddress));
             var text = new string('x', 1900);
             for (var i = 0; i < 400; i++)
@@ -116,18 +81,112 @@ public sealed class SlowClientTests
         }
     }
 
+    [Fact]
+    public async Task A_reader_that_takes_nothing_in_a_quiet_room_is_cut_off_once_frames_waited_the_stall_bound_and_resumes_without_loss()
+    {
+        // A queue so large that the stalled stream is never cut for its count: only the heartbeat's stall check ends it
+        // (its bound: one interval, at least 5 s).
+        var cuts = new CutWatch();
+        using var app = SmallBuffers(
+            new() { ["Chat:StreamQueueCapacity"] = "100000", ["Chat:HeartbeatInterval"] = "00:00:01" },
+            services => services.AddSingleton<ILoggerProvider>(cuts));
+        using var browser = new ChatBrowser();
+        var page = await browser.GetPageAsync(app.BaseAddress);
+        using var stalledStream = await StalledStream.OpenAsync(app.BaseAddress);
+        var stalled = stalledStream.Response;
+        await using var witness = await SseClient.ConnectAsync(browser.Client(app.BaseAddress));
+
+        const int count = 200;
+        var text = new string('x', 1900);
+        for (var i = 0; i < count; i++)
+        {
+            using var response = await browser.PostMessageAsync(app.BaseAddress, page, $"{i}:{text}", cmid: ResumeTests.Cmid());
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        }
+
+        await witness.WaitForAsync(e => e.Kind == "message" && e.Data.Contains($">{count - 1}:x", StringComparison.Ordinal), "the last message");
+        // Nothing more is posted: the room is quiet, the stalled stream's queue far from full.
+        await cuts.Cut.WaitAsync(Wait.Default);
+
+        await ResumesWithoutLossAsync(stalled, browser, app.BaseAddress, count);
+    }
+
+    /// <summary>
+    /// The stalled client reads what reached it, which must end (the server cut the stream off before it got all
+    /// <paramref name="count"/> messages), resumes from the last id it got, and then has every message exactly once, in
+    /// order.
+    /// </summary>
+    private static async Task ResumesWithoutLossAsync(HttpResponseMessage stalled, ChatBrowser browser, Uri baseAddress, int count)
+    {
+        var got = new List<SseItem<string>>();
+        using (var cts = new CancellationTokenSource(TimeSpan.FromSeconds(20)))
+        {
+            try
+            {
+                await foreach (var item in SseParser.Create(await stalled.Content.ReadAsStreamAsync(cts.Token)).EnumerateAsync(cts.Token))
+                {
+                    got.Add(item);
+                }
+            }
+            catch (IOException)
+            {
+                // The server aborted the connection: the expected way for a cut-off stream to end.
+            }
+            catch (HttpRequestException)
+            {
+            }
+        }
+
+        var received = got.Where(e => e.Data.Contains("data-kind=\"message\"", StringComparison.Ordinal)).ToList();
+        Assert.InRange(received.Count, 0, count - 1); // it was cut off before it got everything
+
+        var lastId = received.LastOrDefault().EventId;
+        await using var resumed = await SseClient.ConnectAsync(browser.Client(baseAddress), "/events",
+            r => { if (lastId is not null) { r.Headers.Add("Last-Event-ID", lastId); } });
+        await resumed.WaitForAsync(e => e.Kind == "message" && e.Data.Contains($">{count - 1}:x", StringComparison.Ordinal), "the last message", TimeSpan.FromSeconds(30));
+
+        var all = received.Select(e => ChatModes.TextOf(new SseEvent(e.EventType, e.Data, e.EventId)))
+            .Concat(resumed.Messages.Select(ChatModes.TextOf))
+            .Select(t => int.Parse(t[..t.IndexOf(':', StringComparison.Ordinal)], System.Globalization.CultureInfo.InvariantCulture));
+        Assert.Equal(Enumerable.Range(0, count), all);
+    }
+
     /// <summary>
     /// Small socket buffers on the server's side, so a few hundred messages fill them (the kernel would otherwise buffer
     /// megabytes for a stalled client before the server's own queue sees any backpressure).
     /// </summary>
-    private static ChatAppFactory SmallBuffers(Dictionary<string, string?> settings) =>
+    private static ChatAppFactory SmallBuffers(Dictionary<string, string?> settings, Action<IServiceCollection>? more = null) =>
         new(settings, host => host.ConfigureServices(services =>
+        {
             services.Configure<SocketTransportOptions>(o => o.CreateBoundListenSocket = endpoint =>
             {
                 var socket = SocketTransportOptions.CreateDefaultBoundListenSocket(endpoint);
                 socket.SendBufferSize = 16 * 1024; // inherited by accepted connections
                 return socket;
-            })));
+            });
+            more?.Invoke(services);
+        }));
+
+    /// <summary>An open stream whose client has a tiny receive buffer and reads nothing until told.</summary>
+    private sealed class StalledStream(HttpClient client, HttpResponseMessage response) : IDisposable
+    {
+        public HttpResponseMessage Response => response;
+
+        public static async Task<StalledStream> OpenAsync(Uri baseAddress)
+        {
+            var client = StalledClient(baseAddress);
+            using var opening = new CancellationTokenSource(Wait.Default);
+            var response = await client.GetAsync("/events", HttpCompletionOption.ResponseHeadersRead, opening.Token);
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            return new StalledStream(client, response);
+        }
+
+        public void Dispose()
+        {
+            response.Dispose();
+            client.Dispose();
+        }
+    }
 
     /// <summary>A client with a tiny receive buffer, whose response nobody reads.</summary>
     private static HttpClient StalledClient(Uri baseAddress) =>
@@ -141,4 +200,31 @@ public sealed class SlowClientTests
             },
         })
         { BaseAddress = baseAddress, Timeout = Wait.Default }; // until the headers: reading the body later is bounded
+
+    /// <summary>Completes <see cref="Cut"/> when the app logs a stream cut off as too slow.</summary>
+    private sealed class CutWatch : ILoggerProvider, ILogger
+    {
+        private readonly TaskCompletionSource _cut = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public Task Cut => _cut.Task;
+
+        public ILogger CreateLogger(string categoryName) => this;
+
+        public IDisposable? BeginScope<TState>(TState state)
+            where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => true;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+        {
+            if (eventId.Id == 2001)
+            {
+                _cut.TrySetResult();
+            }
+        }
+
+        public void Dispose()
+        {
+        }
+    }
 }

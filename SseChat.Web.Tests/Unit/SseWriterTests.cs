@@ -127,6 +127,37 @@ public sealed class SseWriterTests
     }
 
     [Fact]
+    public async Task A_live_stream_whose_oldest_frame_has_waited_longer_than_the_stall_bound_is_cut_off_as_too_slow()
+    {
+        var time = new FakeTimeProvider();
+        var bound = TimeSpan.FromSeconds(15);
+        var connection = new SseWriter(100_000, time);
+        Assert.True(connection.TryEnqueue(Frame("before", 1)));
+        time.Advance(bound * 2);
+        Assert.False(connection.CutIfStalled(bound), "not live yet: the preamble's own writes are timed by the server");
+
+        // The client reads nothing: the first flush waits once 64 bytes are in the pipe.
+        var pipe = new Pipe(new PipeOptions(pauseWriterThreshold: 64, resumeWriterThreshold: 32));
+        using var stop = new CancellationTokenSource(Wait.Default);
+        var run = connection.RunAsync(pipe.Writer, stop.Token);
+        connection.Deliver([Frame(new string('x', 100), 2)]);
+        Assert.False(connection.CutIfStalled(bound), "its flush waits, but no frame does");
+
+        connection.Deliver([Frame("y", 3)]);
+        time.Advance(bound);
+        Assert.False(connection.CutIfStalled(bound));
+        Assert.False(run.IsCompleted);
+        time.Advance(TimeSpan.FromMilliseconds(1));
+        Assert.True(connection.CutIfStalled(bound));
+        Assert.True(connection.Overflowed);
+        Assert.False(connection.CutIfStalled(bound), "cut once");
+
+        // The stream ends although its flush could never complete.
+        await run.WaitAsync(stop.Token);
+        Assert.False(stop.IsCancellationRequested, "the stream ended by itself, not by the test's timeout");
+    }
+
+    [Fact]
     public async Task Complete_ends_the_stream_after_every_pending_frame_was_written_and_nothing_is_written_after()
     {
         var connection = new SseWriter(16);

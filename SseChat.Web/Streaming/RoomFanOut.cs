@@ -132,6 +132,15 @@ internal sealed class RoomFanOut : IAsyncDisposable
         }
     }
 
+    /// <summary>Cuts off the streams of this room whose client has taken nothing for longer than <paramref name="bound"/> while frames waited (see <see cref="SseWriter.CutIfStalled"/>).</summary>
+    public void CutStalled(TimeSpan bound)
+    {
+        foreach (var stream in _streams)
+        {
+            stream.CutIfStalled(bound);
+        }
+    }
+
     /// <summary>Sends an already encoded frame (a notice, a heartbeat) to every stream of this room.</summary>
     public void Broadcast(SseFrame frame) => Broadcast(new ReadOnlySpan<SseFrame>(in frame));
 

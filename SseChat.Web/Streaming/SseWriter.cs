@@ -429,6 +429,33 @@ internal sealed class SseWriter
         Cut();
     }
 
+    /// <summary>
+    /// Cuts a live stream off as too slow (<see cref="Overflowed"/>, like a full queue) when its oldest waiting frame has
+    /// waited longer than <paramref name="bound"/>: its client has taken nothing for that long while frames were due. A
+    /// quiet room would take hours to fill a queue: this ends such a stream instead. True if it was cut now.
+    /// </summary>
+    public bool CutIfStalled(TimeSpan bound)
+    {
+        if (WaitingFor <= bound)
+        {
+            return false;
+        }
+
+        lock (Gate)
+        {
+            if (_output is null || _completing || _closed)
+            {
+                return false;
+            }
+
+            _completing = true;
+            _overflowed = true;
+        }
+
+        Cut();
+        return true;
+    }
+
     /// <summary>True once the stream was ended by <see cref="Abort"/>: its connection is to be dropped, not finished.</summary>
     public bool Aborted => Volatile.Read(ref _aborted);
 
