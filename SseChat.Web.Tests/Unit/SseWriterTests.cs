@@ -127,6 +127,28 @@ public sealed class SseWriterTests
     }
 
     [Fact]
+    public async Task Written_onto_the_connection_each_frame_is_an_HTTP_chunk_of_its_own_whether_sent_alone_or_gathered()
+    {
+        var connection = new SseWriter(16);
+        var pipe = new Pipe();
+        using var stop = new CancellationTokenSource(Wait.Default);
+        var run = connection.RunAsync(pipe.Writer, stop.Token, chunks: true);
+
+        connection.Deliver([Frame("one", 1)]);
+        Assert.Equal("4\r\none\n\r\n", await ReadAsync(pipe.Reader, stop.Token));
+
+        connection.Deliver([Frame("two", 2), Frame("three", 3)]);
+        Assert.Equal("4\r\ntwo\n\r\n6\r\nthree\n\r\n", await ReadAsync(pipe.Reader, stop.Token));
+
+        Assert.True(connection.TryEnqueue(Frame(new string('x', 20), 4)));
+        Assert.True(connection.TryEnqueue(Frame("two", 2))); // already sent: dropped, no empty chunk
+        connection.Flush();
+        Assert.Equal($"15\r\n{new string('x', 20)}\n\r\n", await ReadAsync(pipe.Reader, stop.Token));
+        connection.Complete();
+        await run.WaitAsync(stop.Token);
+    }
+
+    [Fact]
     public async Task A_live_stream_whose_oldest_frame_has_waited_longer_than_the_stall_bound_is_cut_off_as_too_slow()
     {
         var time = new FakeTimeProvider();
@@ -193,6 +215,14 @@ public sealed class SseWriterTests
         connection.Flush();
         var read = await pipe.Reader.ReadAsync(stop.Token);
         Assert.Equal(101, read.Buffer.Length);
+    }
+
+    private static async Task<string> ReadAsync(PipeReader reader, CancellationToken cancellationToken)
+    {
+        var read = await reader.ReadAsync(cancellationToken);
+        var text = Encoding.UTF8.GetString(read.Buffer.ToArray());
+        reader.AdvanceTo(read.Buffer.End);
+        return text;
     }
 
     private static SseFrame Frame(string text, long sequence) => new(Encoding.UTF8.GetBytes(text + "\n"), new LogId(1, sequence));

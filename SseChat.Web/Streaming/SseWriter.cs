@@ -39,6 +39,8 @@ internal sealed class SseWriter
     private bool _writing;
     private bool _completing;
     private bool _closed;
+    // Whether _output is the connection under an HTTP/1.1 response, written in chunks (ChunkedConnection).
+    private bool _chunks;
     private TaskCompletionSource? _writerIdle;
     // Only the writer (or the preamble, before the stream goes live) touches these.
     private LogId _lastSent;
@@ -191,13 +193,19 @@ internal sealed class SseWriter
     /// completes. Call <see cref="EndAsync"/> after that. The caller awaits <see cref="Ended"/> in its own frame (the
     /// stream's session does), so an idle stream holds one suspended frame, not one per layer.
     /// </summary>
+    /// <param name="output">The response's writer, or the connection under it (see <paramref name="chunks"/>).</param>
     /// <param name="cancellationToken">Cancelled when the client goes away or the instance must stop now.</param>
-    public void GoLive(PipeWriter output, CancellationToken cancellationToken)
+    /// <param name="chunks">
+    /// True when <paramref name="output"/> is the connection under a chunked HTTP/1.1 response (see
+    /// <see cref="ChunkedConnection"/>): each frame is then written as a chunk of its own.
+    /// </param>
+    public void GoLive(PipeWriter output, CancellationToken cancellationToken, bool chunks = false)
     {
         lock (Gate)
         {
             _token = cancellationToken;
             _output = output;
+            _chunks = chunks;
         }
 
         Flush();
@@ -331,10 +339,10 @@ internal sealed class SseWriter
     }
 
     /// <summary>
-    /// Writes one frame and flushes it, in one call: for a chunked response Kestrel then frames the bytes as one chunk
-    /// and flushes, where a write into the pipe (<see cref="Write"/>) and a flush take three trips through its layers
-    /// and its lock, reserving a chunk's header up front and filling it in at the flush. False (and the stream ends)
-    /// when the response is over.
+    /// Writes one frame and flushes it: as a chunk of its own straight onto the connection (see
+    /// <see cref="ChunkedConnection"/>), or else in one call to the response's writer, which for a chunked response
+    /// Kestrel frames as one chunk and flushes (a write into its pipe and a flush take three trips through its layers
+    /// and its lock). False (and the stream ends) when the response is over.
     /// </summary>
     private ValueTask<bool> SendAsync(PipeWriter output, SseFrame frame) =>
         Accept(frame) && frame.Bytes.Length > 0 ? FlushAsync(output, frame.Bytes) : new(true);
@@ -342,6 +350,12 @@ internal sealed class SseWriter
     /// <summary>Flushes, after writing <paramref name="bytes"/> if given; false (and the stream ends) when the response is over.</summary>
     private async ValueTask<bool> FlushAsync(PipeWriter output, byte[]? bytes = null)
     {
+        if (bytes is not null && _chunks)
+        {
+            ChunkedConnection.Write(output, bytes);
+            bytes = null;
+        }
+
         var flush = bytes is null
             ? await output.FlushAsync(_token).ConfigureAwait(false)
             : await output.WriteAsync(bytes, _token).ConfigureAwait(false);
@@ -432,7 +446,8 @@ internal sealed class SseWriter
     /// <summary>
     /// Cuts a live stream off as too slow (<see cref="Overflowed"/>, like a full queue) when its oldest waiting frame has
     /// waited longer than <paramref name="bound"/>: its client has taken nothing for that long while frames were due. A
-    /// quiet room would take hours to fill a queue: this ends such a stream instead. True if it was cut now.
+    /// stream written straight onto its connection (<see cref="ChunkedConnection"/>) is outside the server's minimum data
+    /// rate, and a quiet room would take hours to fill a queue: this ends such a stream instead. True if it was cut now.
     /// </summary>
     public bool CutIfStalled(TimeSpan bound)
     {
@@ -479,7 +494,16 @@ internal sealed class SseWriter
 
     private void Write(PipeWriter output, SseFrame frame)
     {
-        if (Accept(frame) && frame.Bytes.Length > 0)
+        if (!Accept(frame) || frame.Bytes.Length == 0)
+        {
+            return;
+        }
+
+        if (_chunks)
+        {
+            ChunkedConnection.Write(output, frame.Bytes);
+        }
+        else
         {
             output.Write(frame.Bytes);
         }

@@ -154,7 +154,16 @@ internal sealed class StreamSession
             { Snapshot: { } snapshot } => _services.Frames.PresenceList(snapshot),
             _ => SseFrame.SeenThrough(),
         });
-        _writer.GoLive(output, stop);
+        // Live frames go straight onto an HTTP/1.1 connection as chunks, once the response holds nothing back.
+        await output.FlushAsync(stop).ConfigureAwait(false);
+        if (ChunkedConnection.Output(context) is { } connection)
+        {
+            _writer.GoLive(connection, stop, chunks: true);
+        }
+        else
+        {
+            _writer.GoLive(output, stop);
+        }
     }
 
     /// <summary>Joins the room (subscribing this instance to it if needed) and reads the first page of the replay.</summary>

@@ -1,0 +1,68 @@
+using System.Buffers;
+using System.Globalization;
+using System.IO.Pipelines;
+using System.Text;
+using SseChat.Web.Streaming;
+
+namespace SseChat.Web.Tests.Unit;
+
+/// <summary>The chunk framing a live HTTP/1.1 stream writes onto its connection (RFC 9112, section 7.1).</summary>
+public sealed class ChunkedConnectionTests
+{
+    [Theory]
+    [InlineData(1)]
+    [InlineData(228)]
+    [InlineData(4_096)]
+    [InlineData(70_000)]
+    public async Task A_frame_is_one_chunk_its_size_in_hex_then_CRLF_the_frame_and_CRLF_even_past_the_pipes_block_size(int size)
+    {
+        // Kestrel's connections take 4 KiB blocks from their pool: a larger frame must still go out whole.
+        var pipe = new Pipe(new PipeOptions(pool: new BlockPool(4_096), pauseWriterThreshold: 0)); // never waits for the reader
+        var frame = Enumerable.Range(0, size).Select(i => (byte)('a' + (i % 26))).ToArray();
+
+        ChunkedConnection.Write(pipe.Writer, frame);
+        await pipe.Writer.FlushAsync();
+        await pipe.Writer.CompleteAsync();
+
+        var expected = Encoding.ASCII.GetBytes(size.ToString("x", CultureInfo.InvariantCulture) + "\r\n").Concat(frame).Concat("\r\n"u8.ToArray());
+        Assert.Equal(expected, await ReadAllAsync(pipe.Reader));
+    }
+
+    private static async Task<byte[]> ReadAllAsync(PipeReader reader)
+    {
+        while (true)
+        {
+            var read = await reader.ReadAsync();
+            if (read.IsCompleted)
+            {
+                var all = read.Buffer.ToArray();
+                reader.AdvanceTo(read.Buffer.End);
+                return all;
+            }
+
+            reader.AdvanceTo(read.Buffer.Start, read.Buffer.End);
+        }
+    }
+
+    /// <summary>A pool of fixed-size blocks, as Kestrel's is: nothing larger comes from it.</summary>
+    private sealed class BlockPool(int blockSize) : MemoryPool<byte>
+    {
+        public override int MaxBufferSize => blockSize;
+
+        public override IMemoryOwner<byte> Rent(int minBufferSize = -1) =>
+            minBufferSize <= blockSize ? new Block(new byte[blockSize]) : throw new ArgumentOutOfRangeException(nameof(minBufferSize));
+
+        protected override void Dispose(bool disposing)
+        {
+        }
+
+        private sealed class Block(byte[] bytes) : IMemoryOwner<byte>
+        {
+            public Memory<byte> Memory => bytes;
+
+            public void Dispose()
+            {
+            }
+        }
+    }
+}
