@@ -28,6 +28,27 @@ public sealed class ChunkedConnectionTests
         Assert.Equal(expected, await ReadAllAsync(pipe.Reader));
     }
 
+    [Fact]
+    public async Task Frames_written_between_a_start_and_an_end_are_one_chunk_of_their_total_size()
+    {
+        var pipe = new Pipe(new PipeOptions(pool: new BlockPool(4_096), pauseWriterThreshold: 0));
+        var frames = new[] { "id: 1\ndata: a\n\n"u8.ToArray(), new byte[5_000], "data: b\n\n"u8.ToArray() };
+        var total = frames.Sum(f => f.Length);
+
+        ChunkedConnection.WriteStart(pipe.Writer, total);
+        foreach (var frame in frames)
+        {
+            pipe.Writer.Write(frame);
+        }
+
+        ChunkedConnection.WriteEnd(pipe.Writer);
+        await pipe.Writer.FlushAsync();
+        await pipe.Writer.CompleteAsync();
+
+        var expected = Encoding.ASCII.GetBytes(total.ToString("x", CultureInfo.InvariantCulture) + "\r\n").Concat(frames.SelectMany(f => f)).Concat("\r\n"u8.ToArray());
+        Assert.Equal(expected, await ReadAllAsync(pipe.Reader));
+    }
+
     private static async Task<byte[]> ReadAllAsync(PipeReader reader)
     {
         while (true)

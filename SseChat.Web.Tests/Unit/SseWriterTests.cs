@@ -127,7 +127,7 @@ public sealed class SseWriterTests
     }
 
     [Fact]
-    public async Task Written_onto_the_connection_each_frame_is_an_HTTP_chunk_of_its_own_whether_sent_alone_or_gathered()
+    public async Task Written_onto_the_connection_what_goes_out_in_one_write_is_one_HTTP_chunk()
     {
         var connection = new SseWriter(16);
         var pipe = new Pipe();
@@ -138,12 +138,19 @@ public sealed class SseWriterTests
         Assert.Equal("4\r\none\n\r\n", await ReadAsync(pipe.Reader, stop.Token));
 
         connection.Deliver([Frame("two", 2), Frame("three", 3)]);
-        Assert.Equal("4\r\ntwo\n\r\n6\r\nthree\n\r\n", await ReadAsync(pipe.Reader, stop.Token));
+        Assert.Equal("a\r\ntwo\nthree\n\r\n", await ReadAsync(pipe.Reader, stop.Token));
 
+        // Gathered while no write was under way: one chunk of what the client is still to see.
         Assert.True(connection.TryEnqueue(Frame(new string('x', 20), 4)));
-        Assert.True(connection.TryEnqueue(Frame("two", 2))); // already sent: dropped, no empty chunk
+        Assert.True(connection.TryEnqueue(Frame("two", 2))); // already sent: dropped
+        Assert.True(connection.TryEnqueue(Frame("five", 5)));
         connection.Flush();
-        Assert.Equal($"15\r\n{new string('x', 20)}\n\r\n", await ReadAsync(pipe.Reader, stop.Token));
+        Assert.Equal($"1a\r\n{new string('x', 20)}\nfive\n\r\n", await ReadAsync(pipe.Reader, stop.Token));
+
+        Assert.True(connection.TryEnqueue(Frame("three", 3)));
+        connection.Flush(); // nothing the client is still to see: no empty chunk (which would end the response)
+        connection.Deliver([Frame("six", 6)]);
+        Assert.Equal("4\r\nsix\n\r\n", await ReadAsync(pipe.Reader, stop.Token));
         connection.Complete();
         await run.WaitAsync(stop.Token);
     }

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Globalization;
 using System.IO.Pipelines;
 using Microsoft.AspNetCore.Connections.Features;
@@ -46,13 +47,26 @@ internal static class ChunkedConnection
     {
         // A pipe gives at least the size asked for (a block of its own when a frame is larger than its pool's).
         var span = output.GetSpan(data.Length + MaxFraming);
-        data.Length.TryFormat(span, out var written, "x", CultureInfo.InvariantCulture);
-        span[written++] = (byte)'\r';
-        span[written++] = (byte)'\n';
+        var written = Head(span, data.Length);
         data.CopyTo(span[written..]);
         written += data.Length;
         span[written++] = (byte)'\r';
         span[written++] = (byte)'\n';
         output.Advance(written);
+    }
+
+    /// <summary>Starts a chunk of <paramref name="length"/> bytes (not 0), to be written next and ended by <see cref="WriteEnd"/>.</summary>
+    public static void WriteStart(PipeWriter output, int length) => output.Advance(Head(output.GetSpan(MaxFraming), length));
+
+    /// <summary>Ends the chunk <see cref="WriteStart"/> began.</summary>
+    public static void WriteEnd(PipeWriter output) => output.Write("\r\n"u8);
+
+    // The size in hex and CRLF; how many bytes that took.
+    private static int Head(Span<byte> span, int length)
+    {
+        length.TryFormat(span, out var written, "x", CultureInfo.InvariantCulture);
+        span[written++] = (byte)'\r';
+        span[written++] = (byte)'\n';
+        return written;
     }
 }

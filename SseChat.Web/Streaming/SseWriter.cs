@@ -126,11 +126,7 @@ internal sealed class SseWriter
 
             try
             {
-                var output = _output!;
-                foreach (var frame in frames)
-                {
-                    Write(output, frame);
-                }
+                WriteAll(_output!, frames);
             }
 #pragma warning disable CA1031 // the fan-out must go on to the other streams: this stream's own task reports it
             catch (Exception ex)
@@ -307,11 +303,7 @@ internal sealed class SseWriter
                     continue;
                 }
 
-                for (var i = 0; i < count; i++)
-                {
-                    Write(output, batch[i]);
-                }
-
+                WriteAll(output, batch.AsSpan(0, count));
                 Array.Clear(batch, 0, count);
                 if (!await FlushAsync(output).ConfigureAwait(false))
                 {
@@ -490,6 +482,46 @@ internal sealed class SseWriter
         }
 
         _ended.TrySetResult();
+    }
+
+    // Writes the frames its client is still to see; onto the connection, all of them as one chunk (its reader then
+    // parses one chunk per write, as with the response's writer).
+    private void WriteAll(PipeWriter output, ReadOnlySpan<SseFrame> frames)
+    {
+        if (!_chunks)
+        {
+            foreach (var frame in frames)
+            {
+                Write(output, frame);
+            }
+
+            return;
+        }
+
+        // Which frames go out is settled first (Accept marks them sent): their sizes make the chunk's header.
+        Span<bool> sent = frames.Length <= 256 ? stackalloc bool[frames.Length] : new bool[frames.Length];
+        var length = 0;
+        for (var i = 0; i < frames.Length; i++)
+        {
+            sent[i] = Accept(frames[i]) && frames[i].Bytes.Length > 0;
+            length += sent[i] ? frames[i].Bytes.Length : 0;
+        }
+
+        if (length == 0)
+        {
+            return;
+        }
+
+        ChunkedConnection.WriteStart(output, length);
+        for (var i = 0; i < frames.Length; i++)
+        {
+            if (sent[i])
+            {
+                output.Write(frames[i].Bytes);
+            }
+        }
+
+        ChunkedConnection.WriteEnd(output);
     }
 
     private void Write(PipeWriter output, SseFrame frame)
