@@ -13,9 +13,11 @@ namespace SseChat.Web.Streaming;
 /// of the response's body goes through its output producer: a lock, a chunk header reserved and filled in, the timing
 /// of the write for the minimum data rate, several interface calls. For a fan-out that makes one small write per stream
 /// per message, that layer cost about a fifth of the CPU per delivery on Kestrel with no chat code (<c>floors.sh</c>'s
-/// fan-out, 300 streams × 100 frames/s: 0.82×, six interleaved pairs). A live stream writes its chunks itself instead:
-/// the size in hex, CRLF, the frame, CRLF (RFC 9112, section 7.1), into the connection's pipe, which the response layer
-/// writes into too. No library does this: Kestrel offers no other way to write a chunked body.</para>
+/// fan-out, 300 streams × 100 frames/s: 0.82×, six interleaved pairs). A live stream writes its chunks itself instead,
+/// one per write (the frames it sends together are one chunk, as Kestrel would make them, so its client parses no more
+/// chunks than before): the size in hex, CRLF, the frames, CRLF (RFC 9112, section 7.1), into the connection's pipe,
+/// which the response layer writes into too. No library does this: Kestrel offers no other way to write a chunked
+/// body.</para>
 /// <para>Only for a GET answered by Kestrel over HTTP/1.1 with chunked framing, after the headers and everything written
 /// through the response were flushed (the response layer then holds nothing back), and only until the stream's writer
 /// has stopped: the response layer writes the last chunk when the request ends. Anything else (HTTP/2, a test host)

@@ -39,7 +39,7 @@ internal sealed class SseWriter
     private bool _writing;
     private bool _completing;
     private bool _closed;
-    // Whether _output is the connection under an HTTP/1.1 response, written in chunks (ChunkedConnection).
+    // Whether _output is the connection under an HTTP/1.1 response, each write one chunk (ChunkedConnection).
     private bool _chunks;
     private TaskCompletionSource? _writerIdle;
     // Only the writer (or the preamble, before the stream goes live) touches these.
@@ -193,7 +193,7 @@ internal sealed class SseWriter
     /// <param name="cancellationToken">Cancelled when the client goes away or the instance must stop now.</param>
     /// <param name="chunks">
     /// True when <paramref name="output"/> is the connection under a chunked HTTP/1.1 response (see
-    /// <see cref="ChunkedConnection"/>): each frame is then written as a chunk of its own.
+    /// <see cref="ChunkedConnection"/>): what each write sends then goes out as one chunk.
     /// </param>
     public void GoLive(PipeWriter output, CancellationToken cancellationToken, bool chunks = false)
     {
