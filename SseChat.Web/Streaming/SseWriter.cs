@@ -524,18 +524,10 @@ internal sealed class SseWriter
         ChunkedConnection.WriteEnd(output);
     }
 
+    // Into the response's writer: the preamble, and every write of a stream not on its connection.
     private void Write(PipeWriter output, SseFrame frame)
     {
-        if (!Accept(frame) || frame.Bytes.Length == 0)
-        {
-            return;
-        }
-
-        if (_chunks)
-        {
-            ChunkedConnection.Write(output, frame.Bytes);
-        }
-        else
+        if (Accept(frame) && frame.Bytes.Length > 0)
         {
             output.Write(frame.Bytes);
         }

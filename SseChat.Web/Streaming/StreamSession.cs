@@ -156,14 +156,8 @@ internal sealed class StreamSession
         });
         // Live frames go straight onto an HTTP/1.1 connection as chunks, once the response holds nothing back.
         await output.FlushAsync(stop).ConfigureAwait(false);
-        if (ChunkedConnection.Output(context) is { } connection)
-        {
-            _writer.GoLive(connection, stop, chunks: true);
-        }
-        else
-        {
-            _writer.GoLive(output, stop);
-        }
+        var connection = ChunkedConnection.Output(context);
+        _writer.GoLive(connection ?? output, stop, chunks: connection is not null);
     }
 
     /// <summary>Joins the room (subscribing this instance to it if needed) and reads the first page of the replay.</summary>
