@@ -3,6 +3,7 @@ using System.Globalization;
 using System.IO.Pipelines;
 using System.Text;
 using SseChat.Web.Streaming;
+using SseChat.Web.Tests.Infrastructure;
 
 namespace SseChat.Web.Tests.Unit;
 
@@ -51,9 +52,10 @@ public sealed class ChunkedConnectionTests
 
     private static async Task<byte[]> ReadAllAsync(PipeReader reader)
     {
+        using var bound = new CancellationTokenSource(Wait.Default);
         while (true)
         {
-            var read = await reader.ReadAsync();
+            var read = await reader.ReadAsync(bound.Token);
             if (read.IsCompleted)
             {
                 var all = read.Buffer.ToArray();
