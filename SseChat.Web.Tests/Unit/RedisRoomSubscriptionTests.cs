@@ -223,17 +223,16 @@ public sealed class RedisRoomSubscriptionTests : IAsyncDisposable
 
     private Task<IReadOnlyList<LoggedEvent>> ReadAsync(LogId after, int maxCount, CancellationToken cancellationToken)
     {
-        _reads.Writer.TryWrite(after);
-        if (Interlocked.Decrement(ref _failuresLeft) >= 0)
-        {
-            throw new BusUnavailableException("the log cannot be read");
-        }
-
+        // The log is read before the read is reported, so what a test logs once it has seen the read is not in it.
+        var fails = Interlocked.Decrement(ref _failuresLeft) >= 0;
+        IReadOnlyList<LoggedEvent> read;
         lock (_log)
         {
-            return Task.FromResult<IReadOnlyList<LoggedEvent>>(
-                [.. _log.Where(e => e.Event.Id > after).OrderBy(e => e.Event.Id).Take(maxCount)]);
+            read = [.. _log.Where(e => e.Event.Id > after).OrderBy(e => e.Event.Id).Take(maxCount)];
         }
+
+        _reads.Writer.TryWrite(after);
+        return fails ? throw new BusUnavailableException("the log cannot be read") : Task.FromResult(read);
     }
 
     private void OnEvents(IReadOnlyList<ChatEvent> batch)
