@@ -34,7 +34,7 @@ public sealed class ChatInBrowserTests(Chromium chromium, RedisServer redis) : I
         _instances = await Instances.StartAsync(2, redis.Configuration, new()
         {
             ["ASPNETCORE_ENVIRONMENT"] = "Development",
-            ["Chat__PresenceExpiry"] = "00:00:03",
+            ["Chat__PresenceExpiry"] = "00:00:10",
             ["Chat__PresenceLeaveGrace"] = "00:00:00.500",
         });
     }

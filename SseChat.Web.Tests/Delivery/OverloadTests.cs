@@ -17,12 +17,12 @@ public sealed class OverloadTests
     public async Task Posts_to_a_room_whose_delivery_is_too_far_behind_are_refused_as_busy_and_nothing_accepted_is_lost()
     {
         var gate = new DispatchGate();
-        using var app = new ChatAppFactory(new() { ["Chat:MaxDeliveryLag"] = "00:00:00.300" }, builder => builder.ConfigureTestServices(services =>
+        using var app = new ChatAppFactory(new() { ["Chat:MaxDeliveryLag"] = "00:00:01" }, builder => builder.ConfigureTestServices(services =>
             services.AddSingleton<IChatBus>(sp => new GatedChatBus(sp.GetRequiredService<InProcessChatBus>(), gate))));
         using var browser = new ChatBrowser();
         var page = await browser.GetPageAsync(app.BaseAddress);
         await using var stream = await SseClient.ConnectAsync(browser.Client(app.BaseAddress));
-        await stream.WaitForAsync(e => e.EventType == "ping", "stream open");
+        await stream.WaitForAsync(e => e.Kind == "user-joined", "own join notice"); // delivered before the gate closes
 
         // The room's delivery stops (as when its fan-out cannot keep up): what is posted waits.
         gate.Close();

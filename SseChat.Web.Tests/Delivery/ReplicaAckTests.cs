@@ -16,7 +16,7 @@ public sealed class ReplicaAckTests : IAsyncLifetime
     private static readonly Dictionary<string, string?> Settings = new()
     {
         ["Redis__AckReplicas"] = "1",
-        ["Redis__AckTimeout"] = "00:00:00.2",
+        ["Redis__AckTimeout"] = "00:00:01",
     };
 
     private readonly RedisServer _primary = new();

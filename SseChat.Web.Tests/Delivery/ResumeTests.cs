@@ -207,9 +207,9 @@ internal sealed class GatedChatBus(InProcessChatBus inner, DispatchGate gate) : 
         {
             await foreach (var (batch, _) in held.Reader.ReadAllAsync())
             {
-                await gate.WaitAsync().WaitAsync(TimeSpan.FromSeconds(30));
+                await gate.WaitAsync().WaitAsync(TimeSpan.FromSeconds(120));
+                subscription.Delivered(); // before the handler: a test that sees the batch sees no lag from it
                 handler(batch);
-                subscription.Delivered();
             }
         }, CancellationToken.None);
         subscription.Start(await inner.SubscribeAsync(room, batch => subscription.Hold([.. batch]), cancellationToken), pump);
