@@ -3,10 +3,11 @@
 # interleaved: every round runs each system once on a fresh cluster. Appends the driver's JSON lines to OUT_DIR,
 # each with the 1-minute load average before the run ("load") and "idle": true / "ladder": true where they apply.
 #
-#   load-tests/peers.sh APP OUT_DIR [memory] [grid] [light] [ladder] [floor]
+#   load-tests/peers.sh APP OUT_DIR [memory] [grid] [heavy] [light] [ladder] [floor]
 #     APP       a `dotnet publish` folder of SseChat.Web (e.g. artifacts/load/web after run-local.sh)
 #     memory    10,000 idle streams on one instance, 30 s settle        -> OUT_DIR/memory.jsonl
 #     grid      3 instances, 300 x 100 and 1,500 x 100 msg/s           -> OUT_DIR/grid.jsonl
+#     heavy     3 instances, 1,500 x 100 msg/s: the grid's heavy shape alone, every peer (and BEFORE) -> OUT_DIR/heavy.jsonl
 #     light     3 instances, 300 x 100 msg/s: the seed, SseChat and (with BEFORE) the build before it, the light-load
 #               target's shape alone, for the many rounds a 5 % difference needs here -> OUT_DIR/light.jsonl
 #     ladder    3 instances, 300 clients, rising rate (SseChat, SignalR) -> OUT_DIR/ladder.jsonl; SseChat's clients
@@ -23,7 +24,7 @@
 # Then: node load-tests/tools/charts.js docs/benchmarks OUT_DIR/*.jsonl
 set -u
 root=$(cd "$(dirname "$0")/.." && pwd)
-[ $# -ge 3 ] || { sed -n '2,23p' "$0" >&2; exit 2; }
+[ $# -ge 3 ] || { sed -n '2,24p' "$0" >&2; exit 2; }
 app=$(cd "$1" && pwd)
 out=$(mkdir -p "$2" && cd "$2" && pwd)
 shift 2
@@ -84,6 +85,12 @@ for part in "$@"; do
       for _ in $(seq "${REPS:-2}"); do
         for s in seed-socketio ssechat ${before:+ssechat-before}; do
           run "$s" "$out/light.jsonl" '' --instances 3 --clients 300 --rate 100 --seconds 20 --warmup 20
+        done
+      done ;;
+    heavy)
+      for _ in $(seq "${REPS:-2}"); do
+        for s in "${systems[@]}" ${before:+ssechat-before}; do
+          run "$s" "$out/heavy.jsonl" '' --instances 3 --clients 1500 --rate 100 --seconds 20 --warmup 20
         done
       done ;;
     ladder)
