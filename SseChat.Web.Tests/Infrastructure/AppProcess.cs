@@ -55,7 +55,22 @@ public sealed class AppProcess : IAsyncDisposable
     /// <summary>Starts an instance and waits until it answers HTTP (200 on <paramref name="readyPath"/>).</summary>
     public static async Task<AppProcess> StartAsync(IDictionary<string, string?> settings, int? port = null, string readyPath = "/")
     {
-        var app = Launch(settings, port ?? Ports.FreeLoopbackPort());
+        // A port found free can be taken before the instance binds it: with none asked for, another is tried.
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return await StartOnceAsync(settings, port ?? Ports.FreeLoopbackPort(), readyPath);
+            }
+            catch (InvalidOperationException e) when (port is null && attempt < 3 && e.Message.Contains("address already in use", StringComparison.Ordinal))
+            {
+            }
+        }
+    }
+
+    private static async Task<AppProcess> StartOnceAsync(IDictionary<string, string?> settings, int port, string readyPath)
+    {
+        var app = Launch(settings, port);
         try
         {
             using var http = new HttpClient { BaseAddress = app.BaseAddress, Timeout = TimeSpan.FromSeconds(2) };
@@ -63,13 +78,20 @@ public sealed class AppProcess : IAsyncDisposable
             {
                 if (app.HasExited)
                 {
-                    throw new InvalidOperationException($"SseChat exited with code {app.ExitCode}:\n{app.Output}");
+                    return true; // no use waiting: said below
                 }
 
                 using var response = await http.GetAsync(readyPath);
                 // Ours, not a server of another test run that took the port: it answers with the name it was given.
                 return response.IsSuccessStatusCode && response.Instance() == app.Name;
             }, TimeSpan.FromSeconds(30), $"SseChat on port {app.Port} to serve its page as {app.Name}");
+            if (app.HasExited)
+            {
+                using var drained = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+                await app._process.WaitForExitAsync(drained.Token); // and for the last of its output
+                throw new InvalidOperationException($"SseChat exited with code {app.ExitCode}:\n{app.Output}");
+            }
+
             return app;
         }
         catch

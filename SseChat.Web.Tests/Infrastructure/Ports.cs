@@ -5,12 +5,23 @@ namespace SseChat.Web.Tests.Infrastructure;
 
 internal static class Ports
 {
-    /// <summary>A loopback port that was free a moment ago (the OS picks it).</summary>
+    /// <summary>
+    /// A loopback port that was free a moment ago, below Linux's ephemeral range (32768–60999), where the OS hands out no
+    /// ports by itself: one the OS picked could go to another process's outgoing connection before our server binds it
+    /// (CI saw an instance fail to start so). Between the cluster nodes' ports and their bus ports.
+    /// </summary>
     public static int FreeLoopbackPort()
     {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
+        for (var attempt = 0; attempt < 100; attempt++)
+        {
+            var port = Random.Shared.Next(22_000, 30_000);
+            if (IsFree(port))
+            {
+                return port;
+            }
+        }
+
+        throw new InvalidOperationException("No free loopback port found between 22000 and 30000.");
     }
 
     /// <summary>
