@@ -24,7 +24,8 @@ public sealed class SlowClientTests
     [Fact]
     public async Task A_stalled_reader_is_cut_off_without_delaying_others_and_resumes_without_loss()
     {
-        using var app = SmallBuffers(new() { ["Chat:StreamQueueCapacity"] = "16" });
+        var cuts = new CutWatch(2001);
+        using var app = SmallBuffers(new() { ["Chat:StreamQueueCapacity"] = "16" }, services => services.AddSingleton<ILoggerProvider>(cuts));
         using var browser = new ChatBrowser();
         var page = await browser.GetPageAsync(app.BaseAddress);
         await using var reader = await SseClient.ConnectAsync(browser.Client(app.BaseAddress));
@@ -44,6 +45,7 @@ public sealed class SlowClientTests
         }
 
         Assert.True(worst < DeliveryBound, $"slowest delivery {worst}");
+        await cuts.Cut.WaitAsync(Wait.Default); // logged as cut for its full queue
 
         await ResumesWithoutLossAsync(stalled, browser, app.BaseAddress, MessageCount);
     }
@@ -86,7 +88,7 @@ public sealed class SlowClientTests
     {
         // A queue so large that the stalled stream is never cut for its count: only the heartbeat's stall check ends it
         // (its bound: one interval, at least 5 s).
-        var cuts = new CutWatch();
+        var cuts = new CutWatch(2007); // logged as cut for taking nothing, not for a full queue
         using var app = SmallBuffers(
             new() { ["Chat:StreamQueueCapacity"] = "100000", ["Chat:HeartbeatInterval"] = "00:00:01" },
             services => services.AddSingleton<ILoggerProvider>(cuts));
@@ -201,8 +203,8 @@ public sealed class SlowClientTests
         })
         { BaseAddress = baseAddress, Timeout = Wait.Default }; // until the headers: reading the body later is bounded
 
-    /// <summary>Completes <see cref="Cut"/> when the app logs a stream cut off as too slow.</summary>
-    private sealed class CutWatch : ILoggerProvider, ILogger
+    /// <summary>Completes <see cref="Cut"/> when the app logs a stream cut off as too slow with this event id.</summary>
+    private sealed class CutWatch(int cutEventId) : ILoggerProvider, ILogger
     {
         private readonly TaskCompletionSource _cut = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
@@ -217,7 +219,7 @@ public sealed class SlowClientTests
 
         public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
         {
-            if (eventId.Id == 2001)
+            if (eventId.Id == cutEventId)
             {
                 _cut.TrySetResult();
             }

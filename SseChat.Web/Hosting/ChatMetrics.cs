@@ -46,7 +46,9 @@ public sealed class ChatMetrics
         _fanOut.Record(elapsed.TotalMilliseconds);
     }
 
-    public void SlowClientDisconnected() => _slowDisconnects.Add(1);
+    /// <summary>A stream cut off as too slow: its queue was full (reason "queue") or it took nothing for the stall bound ("stall").</summary>
+    public void SlowClientDisconnected(bool stalled) =>
+        _slowDisconnects.Add(1, new KeyValuePair<string, object?>("reason", stalled ? "stall" : "queue"));
 
     public void BusFailed(string operation) => _busFailures.Add(1, new KeyValuePair<string, object?>("operation", operation));
 

@@ -32,6 +32,7 @@ internal sealed class SseWriter
     private int _pendingCount;
     private long _waitingSince;
     private bool _overflowed;
+    private bool _stalled;
     private bool _aborted;
     private PipeWriter? _output;
     private CancellationToken _token;
@@ -71,8 +72,14 @@ internal sealed class SseWriter
         }
     }
 
-    /// <summary>True once the stream was cut off because too many frames waited for it.</summary>
+    /// <summary>True once the stream was cut off as too slow: too many frames waited for it, or one waited too long.</summary>
     public bool Overflowed => Volatile.Read(ref _overflowed);
+
+    /// <summary>How many frames may wait for this stream before it is cut off.</summary>
+    public int Capacity => _capacity;
+
+    /// <summary>True when the stream was cut off by <see cref="CutIfStalled"/> (its client took nothing for too long), not for a full queue.</summary>
+    public bool Stalled => Volatile.Read(ref _stalled);
 
     /// <summary>Adds a frame for the next <see cref="Flush"/>; on overflow cuts the stream off instead of waiting.</summary>
     public bool TryEnqueue(SseFrame frame) => TryEnqueue(new ReadOnlySpan<SseFrame>(in frame));
@@ -457,6 +464,7 @@ internal sealed class SseWriter
 
             _completing = true;
             _overflowed = true;
+            _stalled = true;
         }
 
         Cut();

@@ -84,8 +84,15 @@ internal sealed class StreamSession
 
             if (_writer.Overflowed)
             {
-                _services.Metrics.SlowClientDisconnected();
-                StreamingLog.SlowClientCut(_services.Logger, _member.Nick);
+                _services.Metrics.SlowClientDisconnected(_writer.Stalled);
+                if (_writer.Stalled)
+                {
+                    StreamingLog.StalledClientCut(_services.Logger, _member.Nick);
+                }
+                else
+                {
+                    StreamingLog.SlowClientCut(_services.Logger, _member.Nick, _writer.Capacity);
+                }
             }
 
             // A stream cut off (too far behind, or at a shutdown that could not wait for it) is dropped, not finished: its

@@ -3,8 +3,8 @@ namespace SseChat.Web.Streaming;
 /// <summary>Every log message of the streams and their rooms (2000–2099), with its event id.</summary>
 internal static partial class StreamingLog
 {
-    [LoggerMessage(EventId = 2001, Level = LogLevel.Warning, Message = "The stream of {Nick} fell too far behind and was cut off; it resumes on reconnect.")]
-    public static partial void SlowClientCut(ILogger logger, string nick);
+    [LoggerMessage(EventId = 2001, Level = LogLevel.Warning, Message = "The stream of {Nick} fell too far behind (its queue of {Capacity} frames was full) and was cut off; it resumes on reconnect.")]
+    public static partial void SlowClientCut(ILogger logger, string nick, int capacity);
 
     [LoggerMessage(EventId = 2002, Level = LogLevel.Information, Message = "Shutting down: told {Count} open streams to reconnect elsewhere.")]
     public static partial void ClosingStreams(ILogger logger, int count);
@@ -20,4 +20,7 @@ internal static partial class StreamingLog
 
     [LoggerMessage(EventId = 2006, Level = LogLevel.Error, Message = "A stream could not start: an unexpected error.")]
     public static partial void StreamFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(EventId = 2007, Level = LogLevel.Warning, Message = "The stream of {Nick} took nothing while frames waited for it longer than the stall bound, and was cut off; it resumes on reconnect.")]
+    public static partial void StalledClientCut(ILogger logger, string nick);
 }
