@@ -45,11 +45,11 @@ public sealed class ChatOptions
 
     /// <summary>
     /// How long a large room (see <see cref="StreamGatherFrom"/>) gathers frames before writing them: long enough for a
-    /// busy room to put several messages in one write, short enough to stay well inside a chat's latency budget. Zero
-    /// writes every frame at once, in every room.
+    /// busy room to put several messages in one write (each write costs the server a <c>send()</c> and the client a
+    /// read), short enough to stay well inside a chat's latency budget. Zero writes every frame at once, in every room.
     /// </summary>
     [Range(typeof(TimeSpan), "00:00:00", "00:00:01", ErrorMessage = "Chat:StreamFlushDelay must be between {1} and {2}.")]
-    public TimeSpan StreamFlushDelay { get; set; } = TimeSpan.FromMilliseconds(20);
+    public TimeSpan StreamFlushDelay { get; set; } = TimeSpan.FromMilliseconds(40);
 
     /// <summary>
     /// Whether Kestrel sends a response's bytes to its socket on the thread that flushed them (its socket transport's
