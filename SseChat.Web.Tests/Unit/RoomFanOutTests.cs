@@ -156,6 +156,36 @@ public sealed class RoomFanOutTests
         await EndAsync(connections, runs, stop);
     }
 
+    [Theory]
+    [InlineData(5, 3, true)]
+    [InlineData(4, 2, false)]
+    [InlineData(7, 4, true)]
+    public async Task A_room_is_behind_by_its_majority_wherever_the_late_streams_are_in_it(int count, int late, bool behind)
+    {
+        var time = new FakeTimeProvider();
+        await using var bus = new InProcessChatBus(Options.Create(new ChatOptions()), time, NullLogger<InProcessChatBus>.Instance);
+        using var meters = new TestMeterFactory();
+        await using var hub = Hub(bus, meters, new FlushPolicy(TimeSpan.Zero, 1000), time);
+        // The last `late` streams read nothing (their first flush waits once 8 bytes are in the pipe); the first ones keep up.
+        var (connections, pipes, runs, stop) = Open(
+            hub, count, i => i >= count - late ? new Pipe(new PipeOptions(pauseWriterThreshold: 8, resumeWriterThreshold: 4)) : new Pipe(), time);
+
+        hub.Broadcast([Frame("a frame that fills the pipe", 1)]);
+        hub.Broadcast([Frame("b", 2)]);
+        time.Advance(TimeSpan.FromSeconds(3));
+
+        Assert.Equal(behind, hub.IsBehind(TimeSpan.FromSeconds(2)));
+        Assert.False(hub.IsBehind(TimeSpan.FromSeconds(5)), "nothing has waited 5 s");
+
+        for (var i = count - late; i < count; i++)
+        {
+            var read = await pipes[i].Reader.ReadAsync(stop.Token);
+            pipes[i].Reader.AdvanceTo(read.Buffer.End);
+        }
+
+        await EndAsync(connections, runs, stop);
+    }
+
     private static void AssertRead(Pipe[] pipes, string expected, string because)
     {
         foreach (var pipe in pipes)

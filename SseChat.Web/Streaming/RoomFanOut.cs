@@ -74,11 +74,33 @@ internal sealed class RoomFanOut : IAsyncDisposable
             return true;
         }
 
+        // Asked on every post, of rooms of hundreds of streams: each stream's wait is compared with one deadline (read
+        // from the clock once, not once per stream), and the count stops as soon as the rest cannot make a majority.
         var streams = _streams;
         var late = 0;
-        foreach (var stream in streams)
+        TimeProvider? clock = null;
+        var deadline = 0L;
+        for (var i = 0; i < streams.Length; i++)
         {
-            if (stream.WaitingFor > bound && ++late * 2 > streams.Length)
+            if ((i - late) * 2 >= streams.Length)
+            {
+                return false;
+            }
+
+            var stream = streams[i];
+            var since = stream.WaitingSince;
+            if (since == 0)
+            {
+                continue;
+            }
+
+            if (!ReferenceEquals(stream.Clock, clock))
+            {
+                clock = stream.Clock;
+                deadline = clock.GetTimestamp() - (long)(bound.TotalSeconds * clock.TimestampFrequency);
+            }
+
+            if (since < deadline && ++late * 2 > streams.Length)
             {
                 return true;
             }

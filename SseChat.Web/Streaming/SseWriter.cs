@@ -72,6 +72,15 @@ internal sealed class SseWriter
         }
     }
 
+    /// <summary>
+    /// When (a timestamp of <see cref="Clock"/>) the oldest frame still waiting was added; zero when none waits. What
+    /// <see cref="WaitingFor"/> measures, for a caller that compares many streams with one deadline.
+    /// </summary>
+    public long WaitingSince => Volatile.Read(ref _waitingSince);
+
+    /// <summary>The clock of <see cref="WaitingFor"/> and <see cref="WaitingSince"/>.</summary>
+    public TimeProvider Clock => _time;
+
     /// <summary>True once the stream was cut off as too slow: too many frames waited for it, or one waited too long.</summary>
     public bool Overflowed => Volatile.Read(ref _overflowed);
 
