@@ -188,9 +188,9 @@ public sealed class ChatInBrowserTests(Chromium chromium, RedisServer redis) : I
 
         await Expect(ann.Locator("#conn")).ToHaveAttributeAsync("data-state", "connected", new() { Timeout = 60_000 });
         await Expect(ann.Locator("#messages .msg .text")).ToHaveTextAsync(["before the restart", .. meanwhile]);
-        var ids = await ann.Locator("#messages .msg").EvaluateAllAsync<string[]>("items => items.map(i => i.dataset.id)");
+        var ids = await ann.Locator("#messages .msg").EvaluateAllAsync<string[]>("items => items.map(i => i.id)");
         Assert.Equal(ids.Length, ids.Distinct().Count());
-        Assert.Equal(await bob.Locator("#messages .msg").EvaluateAllAsync<string[]>("items => items.map(i => i.dataset.id)"), ids);
+        Assert.Equal(await bob.Locator("#messages .msg").EvaluateAllAsync<string[]>("items => items.map(i => i.id)"), ids);
 
         await SendAsync(ann, "back on A");
         await Expect(bob.Locator("#messages .msg .text").Last).ToHaveTextAsync("back on A");

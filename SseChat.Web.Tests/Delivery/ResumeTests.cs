@@ -165,7 +165,7 @@ public sealed class ResumeTests(RedisServer redis)
     private static async Task<string[]> IdsOfAsync(ChatBrowser browser, Uri baseAddress, int count)
     {
         var page = await browser.GetPageAsync(baseAddress);
-        var ids = page.Document.QuerySelectorAll("#messages > li[data-kind=message]").Select(li => li.GetAttribute("data-id")!).ToArray();
+        var ids = page.Document.QuerySelectorAll("#messages > li[data-kind=message]").Select(li => li.Id![2..]).ToArray();
         Assert.Equal(count, ids.Length);
         return ids;
     }

@@ -76,9 +76,9 @@ public sealed class ChatPageTests : ChatAppTests
         Assert.Equal("hello <b>world</b>", item.QuerySelector(".text")!.TextContent);
         Assert.Empty(reloaded.Document.QuerySelectorAll("#messages b"));
         Assert.Equal(reloaded.Document.QuerySelector<IHtmlInputElement>("#nick-input")!.Value, item.QuerySelector(".nick")!.TextContent);
-        Assert.Matches(@"^\d+-\d+$", item.GetAttribute("data-id")!);
+        Assert.Matches(@"^m-\d+-\d+$", item.Id!);
         // The stream resumes after the last message the page shows, so nothing posted in between is missed.
-        Assert.Equal($"/events?lastEventId={item.GetAttribute("data-id")}", reloaded.Document.QuerySelector("#messages")!.GetAttribute("hx-sse:connect"));
+        Assert.Equal($"/events?lastEventId={item.Id![2..]}", reloaded.Document.QuerySelector("#messages")!.GetAttribute("hx-sse:connect"));
     }
 
     [Fact]

@@ -46,7 +46,7 @@ public sealed class EventStreamTests() : ChatAppTests(Settings)
         Assert.Equal("message", e.EventType); // unnamed: htmx 4 swaps it
         Assert.Matches(@"^\d+-\d+$", e.Id);
         var li = (await ChatBrowser.Parse($"<ol>{e.Data}</ol>")).QuerySelector("ol > li")!;
-        Assert.Equal(e.Id, li.GetAttribute("data-id"));
+        Assert.Equal("m-" + e.Id, li.Id);
         Assert.Equal("first line\nsecond <i>line</i>", li.QuerySelector(".text")!.TextContent);
         Assert.DoesNotContain("<i>", e.Data, StringComparison.Ordinal);
     }

@@ -37,15 +37,14 @@ public class FragmentRenderer
                 {
                     // A log id is digits and a dash: nothing to encode.
                     var text = id.ToString();
-                    sb.Append(" id=\"m-").Append(text).Append("\" data-id=\"").Append(text).Append('"');
+                    sb.Append(" id=\"m-").Append(text).Append('"');
                 }
 
                 AppendAuthor(sb, e.Author);
                 // One line, so one `data:` line on the stream: every client splits an event into its lines and
                 // joins its data lines again. (A space renders as the newline it replaces; the text's own line breaks
                 // are encoded.)
-                sb.Append(" data-nick=\"").Append(Encoder.Encode(e.Nick)).Append("\">")
-                  .Append("<span class=\"nick\">").Append(Encoder.Encode(e.Nick)).Append("</span> ");
+                sb.Append("><span class=\"nick\">").Append(Encoder.Encode(e.Nick)).Append("</span> ");
                 AppendTime(sb, e.Timestamp);
                 sb.Append("<p class=\"text\">").Append(Encoder.Encode(e.Text)).Append("</p>")
                   .Append("</li>");
