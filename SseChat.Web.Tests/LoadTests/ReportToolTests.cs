@@ -82,6 +82,27 @@ public sealed class ReportToolTests : IDisposable
         // the servers' CPU of one window over the deliveries made in it: (4 x 1000 + 6 x 990) / 2 / 3980
         Assert.Equal(1.249, root.GetProperty("server_cpu_us_per_delivery").GetDouble());
         Assert.Equal(2, root.GetProperty("per_driver").GetArrayLength());
+        Assert.False(root.GetProperty("driver_limited").GetBoolean());
+    }
+
+    [Fact]
+    public async Task A_run_whose_driver_fell_behind_is_marked_driver_limited_with_the_reasons()
+    {
+        // Driver 0 reports its own limit (its warm-up did not drain); its measured window began 12 s after driver 1's.
+        var a = Path.Combine(_temp, "driver-0.json");
+        var b = Path.Combine(_temp, "driver-1.json");
+        await File.WriteAllTextAsync(a, DriverLine(delivered: 1000, lost: 0, deliveriesPerSecond: 100, p99: 14_000, driverCpu: 90, serverUs: 4, windowStartMs: 1_700_000_012_000, limits: "\"warm-up: 633 of 900 delivered\""));
+        await File.WriteAllTextAsync(b, DriverLine(delivered: 1000, lost: 0, deliveriesPerSecond: 100, p99: 600, driverCpu: 60, serverUs: 4, windowStartMs: 1_700_000_000_000));
+
+        var result = await ExternalTool.RunAsync("node", ["load-tests/peers-driver/merge-drivers.js", a, b], TimeSpan.FromSeconds(20));
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        using var merged = System.Text.Json.JsonDocument.Parse(result.Output);
+        var root = merged.RootElement;
+        Assert.True(root.GetProperty("driver_limited").GetBoolean());
+        Assert.Equal(
+            ["driver 0: warm-up: 633 of 900 delivered", "measured windows began 12 s apart"],
+            root.GetProperty("driver_limits").EnumerateArray().Select(l => l.GetString()));
     }
 
     [Fact]
@@ -107,8 +128,8 @@ public sealed class ReportToolTests : IDisposable
         Assert.Contains("usage:", result.Error, StringComparison.Ordinal);
     }
 
-    private static string DriverLine(long delivered, long lost, double deliveriesPerSecond, double p99, double driverCpu, double serverUs) =>
-        $$$"""{"mode":"sse","clients":150,"rate":500,"messages":10,"expected":{{{delivered + lost}}},"delivered":{{{delivered}}},"lost":{{{lost}}},"duplicates":0,"unexpected":0,"send_errors":0,"post_retries":0,"disconnects":0,"deliveries_per_s":{{{deliveriesPerSecond}}},"send_rate_achieved":500,"latency_ms":{"p50":1,"p95":2,"p99":{{{p99}}},"max":{{{p99}}},"mean":1},"send_lag_ms":{"p99":1,"max":1},"drain_s":0.1,"driver":{"cpu_pct":{{{driverCpu}}},"cpu_us_per_delivery":2,"event_loop_delay_ms":{"p99":5,"max":6},"rss_kib":1000},"machine_cpu_busy_pct":90,"machine_busy_cores":1.8,"server_cpu_pct":50,"server_cpu_us_per_delivery":{{{serverUs}}},"redis_cpu_pct":5,"redis_cpu_us_per_delivery":0.1}""";
+    private static string DriverLine(long delivered, long lost, double deliveriesPerSecond, double p99, double driverCpu, double serverUs, long windowStartMs = 1_700_000_000_000, string limits = "") =>
+        $$$"""{"window_start_ms":{{{windowStartMs}}},"driver_limits":[{{{limits}}}],"driver_limited":{{{(limits.Length > 0 ? "true" : "false")}}},"mode":"sse","clients":150,"rate":500,"messages":10,"expected":{{{delivered + lost}}},"delivered":{{{delivered}}},"lost":{{{lost}}},"duplicates":0,"unexpected":0,"send_errors":0,"post_retries":0,"disconnects":0,"deliveries_per_s":{{{deliveriesPerSecond}}},"send_rate_achieved":500,"latency_ms":{"p50":1,"p95":2,"p99":{{{p99}}},"max":{{{p99}}},"mean":1},"send_lag_ms":{"p99":1,"max":1},"drain_s":0.1,"driver":{"cpu_pct":{{{driverCpu}}},"cpu_us_per_delivery":2,"event_loop_delay_ms":{"p99":5,"max":6},"rss_kib":1000},"machine_cpu_busy_pct":90,"machine_busy_cores":1.8,"server_cpu_pct":50,"server_cpu_us_per_delivery":{{{serverUs}}},"redis_cpu_pct":5,"redis_cpu_us_per_delivery":0.1}""";
 
     private static string Run(long accepted, long refused, long lost, bool ok, double recoverMs, long reconnects) =>
         $$$"""{"runId":"r","postsAccepted":{{{accepted}}},"postsFailed":{{{refused}}},"lost":{{{lost}}},"duplicates":0,"ok":{{{(ok ? "true" : "false")}}},"fault":{"kind":"redis-restart","forSeconds":3,"reconnects":{{{reconnects}}},"recoverMs":{{{recoverMs}}}}}""";

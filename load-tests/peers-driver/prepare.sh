@@ -8,8 +8,11 @@
 #     fields and the marker's digits are parsed as bytes where they lie, no string and no stream event per read.
 #     The same events counted; 0.62-0.70x the driver's CPU per delivery at 300 clients x 1,200-1,600 msg/s;
 #   - DRIVERS=N in run.sh's environment runs N driver processes, each with 1/N of the clients and of the rate and its
-#     own marker letter (--marker); merge-drivers.js makes their JSON lines one. One Node thread otherwise caps what
-#     the driver takes in (about 450,000 SSE events a second here) below what the ladder's top rates send.
+#     own marker letter (--marker); they wait for each other after the warm-up (--start-barrier), so their measured
+#     windows begin together; merge-drivers.js makes their JSON lines one and says whether the drivers were the
+#     limit ("driver_limited": a warm-up that did not drain, an event loop over 100 ms late at p99, windows apart).
+#     One Node thread otherwise caps what the driver takes in (about 450,000 SSE events a second here) below what
+#     the ladder's top rates send.
 #   - --sse-resume (SSE only, off unless given): a stream the server ends is opened again as a browser's EventSource
 #     does, after the server's `retry:` hint, with the last `id:` seen as Last-Event-ID; the JSON line counts
 #     "reconnects". Without it a stream cut as too slow counts every later message as lost.
@@ -17,7 +20,7 @@
 # The copy links PEERS' node_modules and peers/ (the SignalR peer's build stays there).
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
-[ $# -eq 2 ] || { sed -n '2,18p' "$0" >&2; exit 2; }
+[ $# -eq 2 ] || { sed -n '2,21p' "$0" >&2; exit 2; }
 peers=$(cd "$1" && pwd)
 mkdir -p "$2"
 dest=$(cd "$2" && pwd)
