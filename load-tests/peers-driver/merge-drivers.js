@@ -17,7 +17,7 @@ const r3 = (x) => Math.round(x * 1000) / 1000;
 const delivered = sum((r) => r.delivered);
 const made = runs.length * delivered; // deliveries made, counted or not
 const out = { ...runs[0] };
-for (const k of ['clients', 'rate', 'messages', 'expected', 'delivered', 'lost', 'duplicates', 'unexpected', 'send_errors', 'post_retries', 'disconnects', 'reconnects', 'reconnect_errors', 'send_rate_achieved']) out[k] = r3(sum((r) => r[k]));
+for (const k of ['clients', 'rate', 'messages', 'expected', 'delivered', 'lost', 'duplicates', 'unexpected', 'send_errors', 'post_retries', 'disconnects', 'reconnects', 'reconnect_errors', 'resets', 'send_rate_achieved']) out[k] = r3(sum((r) => r[k]));
 out.rate = Math.round(out.rate * 10) / 10; // a rate split N ways (run.sh prints each share to 6 digits) sums back
 out.deliveries_per_s = r3(runs.length * sum((r) => r.deliveries_per_s));
 out.sampled_fraction = r3(1 / runs.length);

@@ -15,12 +15,14 @@
 #     the ladder's top rates send.
 #   - --sse-resume (SSE only, off unless given): a stream the server ends is opened again as a browser's EventSource
 #     does, after the server's `retry:` hint, with the last `id:` seen as Last-Event-ID; the JSON line counts
-#     "reconnects". Without it a stream cut as too slow counts every later message as lost.
+#     "reconnects", and "resets": SseChat's answer to a resume point its log no longer holds (a browser reloads its
+#     history; the driver counts what it missed as lost). Without it a stream cut as too slow counts every later
+#     message as lost.
 #   - DRIVER_NODE_FLAGS in run.sh's environment goes to each driver's node (e.g. --cpu-prof) when DRIVERS=N.
 # The copy links PEERS' node_modules and peers/ (the SignalR peer's build stays there).
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
-[ $# -eq 2 ] || { sed -n '2,21p' "$0" >&2; exit 2; }
+[ $# -eq 2 ] || { sed -n '2,22p' "$0" >&2; exit 2; }
 peers=$(cd "$1" && pwd)
 mkdir -p "$2"
 dest=$(cd "$2" && pwd)
