@@ -21,8 +21,9 @@ function normalise(j) {
   if (j.latency_ms || j.mode) {
     // the peers' driver.js (run.sh adds peer/variant)
     return {
-      // several driver processes (peers-driver/, DRIVERS=N) make a line of their own
-      system: (j.variant || j.peer || j.mode) + (j.drivers > 1 ? `, ${j.drivers} drivers` : ''),
+      // several driver processes (peers-driver/, DRIVERS=N) make a line of their own, except on the ladder, whose top
+      // rungs need more driver processes than its first (the caption says how many)
+      system: (j.variant || j.peer || j.mode) + (j.drivers > 1 && j.ladder !== true ? `, ${j.drivers} drivers` : ''),
       clients: j.clients,
       rate: j.rate,
       p99: j.latency_ms ? j.latency_ms.p99 : null,
