@@ -51,6 +51,30 @@ public sealed class SlowClientTests
     }
 
     [Fact]
+    public async Task Once_several_readers_of_a_room_are_cut_for_falling_behind_posts_are_refused_as_busy_until_they_can_resume_and_they_lose_nothing()
+    {
+        // Two readers fall behind together, as when a room runs faster than its readers take it: each is cut, and the
+        // posts that follow would push their resume points out of the log. So the room refuses posts (503 "busy")
+        // for the reconnect delay and the lag bound after the cuts, then takes them again. (One cut alone does not:
+        // the first test's 600 posts are all accepted beside one stalled reader.)
+        var cuts = new CutWatch(2001, cuts: 2);
+        using var app = SmallBuffers(
+            new() { ["Chat:StreamQueueCapacity"] = "16", ["Chat:ReconnectDelay"] = "00:00:00.500", ["Chat:MaxDeliveryLag"] = "00:00:01" },
+            services => services.AddSingleton<ILoggerProvider>(cuts));
+        using var browser = new ChatBrowser();
+        var page = await browser.GetPageAsync(app.BaseAddress);
+        await using var reader = await SseClient.ConnectAsync(browser.Client(app.BaseAddress));
+        await reader.WaitForAsync(e => e.EventType == "ping", "reader open");
+        using var first = await StalledStream.OpenAsync(app.BaseAddress);
+        using var second = await StalledStream.OpenAsync(app.BaseAddress);
+
+        var accepted = await PostUntilBusyThenAgainAsync(browser, app.BaseAddress, page, reader, cuts);
+
+        await ResumesWithoutLossAsync(first.Response, browser, app.BaseAddress, accepted);
+        await ResumesWithoutLossAsync(second.Response, browser, app.BaseAddress, accepted);
+    }
+
+    [Fact]
     public async Task At_shutdown_a_stalled_reader_is_cut_at_half_the_timeout_so_the_instance_stops_in_time()
     {
         // A queue so large that the stalled stream is never cut for falling behind: only the shutdown can end it.
@@ -118,7 +142,7 @@ public sealed class SlowClientTests
     /// <paramref name="count"/> messages), resumes from the last id it got, and then has every message exactly once, in
     /// order.
     /// </summary>
-    private static async Task ResumesWithoutLossAsync(HttpResponseMessage stalled, ChatBrowser browser, Uri baseAddress, int count)
+    internal static async Task ResumesWithoutLossAsync(HttpResponseMessage stalled, ChatBrowser browser, Uri baseAddress, int count)
     {
         var got = new List<SseItem<string>>();
         using (var cts = new CancellationTokenSource(TimeSpan.FromSeconds(20)))
@@ -154,10 +178,56 @@ public sealed class SlowClientTests
     }
 
     /// <summary>
+    /// Posts numbered messages of 1,900 characters to <paramref name="postTo"/>, each once the one before reached
+    /// <paramref name="reader"/>, until one is refused, which must be a 503 "Busy" that comes after the cuts
+    /// <paramref name="cuts"/> waits for. Then posts that message again (same client id) until it is taken, the pause
+    /// over. Returns how many messages were taken in all, numbered from 0.
+    /// </summary>
+    internal static async Task<int> PostUntilBusyThenAgainAsync(ChatBrowser browser, Uri postTo, ChatPage page, SseClient reader, CutWatch cuts)
+    {
+        var text = new string('x', 1900);
+        var accepted = 0;
+        HttpResponseMessage? busy = null;
+        // A few dozen posts fill the stalled streams.
+        while (busy is null && accepted < MessageCount)
+        {
+            var response = await browser.PostMessageAsync(postTo, page, $"{accepted}:{text}", cmid: ResumeTests.Cmid());
+            if (response.StatusCode != HttpStatusCode.OK)
+            {
+                busy = response;
+                break;
+            }
+
+            response.Dispose();
+            await reader.WaitForAsync(e => e.Kind == "message" && e.Data.Contains($">{accepted}:x", StringComparison.Ordinal), $"message {accepted}");
+            accepted++;
+        }
+
+        using (busy)
+        {
+            Assert.True(busy is not null, $"no post refused in {accepted}");
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, busy!.StatusCode);
+            Assert.NotNull(busy.Headers.RetryAfter);
+            Assert.Contains("Busy", await busy.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        }
+
+        await cuts.Cut.WaitAsync(Wait.Default); // the streams were cut for their full queues
+
+        var cmid = ResumeTests.Cmid();
+        await Wait.UntilAsync(async () =>
+        {
+            using var response = await browser.PostMessageAsync(postTo, page, $"{accepted}:{text}", cmid: cmid);
+            return response.StatusCode == HttpStatusCode.OK;
+        }, Wait.Default, "a post accepted again");
+        await reader.WaitForAsync(e => e.Kind == "message" && e.Data.Contains($">{accepted}:x", StringComparison.Ordinal), $"message {accepted}");
+        return accepted + 1;
+    }
+
+    /// <summary>
     /// Small socket buffers on the server's side, so a few hundred messages fill them (the kernel would otherwise buffer
     /// megabytes for a stalled client before the server's own queue sees any backpressure).
     /// </summary>
-    private static ChatAppFactory SmallBuffers(Dictionary<string, string?> settings, Action<IServiceCollection>? more = null) =>
+    internal static ChatAppFactory SmallBuffers(Dictionary<string, string?> settings, Action<IServiceCollection>? more = null) =>
         new(settings, host => host.ConfigureServices(services =>
         {
             services.Configure<SocketTransportOptions>(o => o.CreateBoundListenSocket = endpoint =>
@@ -170,7 +240,7 @@ public sealed class SlowClientTests
         }));
 
     /// <summary>An open stream whose client has a tiny receive buffer and reads nothing until told.</summary>
-    private sealed class StalledStream(HttpClient client, HttpResponseMessage response) : IDisposable
+    internal sealed class StalledStream(HttpClient client, HttpResponseMessage response) : IDisposable
     {
         public HttpResponseMessage Response => response;
 
@@ -203,10 +273,11 @@ public sealed class SlowClientTests
         })
         { BaseAddress = baseAddress, Timeout = Wait.Default }; // until the headers: reading the body later is bounded
 
-    /// <summary>Completes <see cref="Cut"/> when the app logs a stream cut off as too slow with this event id.</summary>
-    private sealed class CutWatch(int cutEventId) : ILoggerProvider, ILogger
+    /// <summary>Completes <see cref="Cut"/> once the app has logged <paramref name="cuts"/> streams cut off as too slow with this event id.</summary>
+    internal sealed class CutWatch(int cutEventId, int cuts = 1) : ILoggerProvider, ILogger
     {
         private readonly TaskCompletionSource _cut = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private int _count;
 
         public Task Cut => _cut.Task;
 
@@ -219,7 +290,7 @@ public sealed class SlowClientTests
 
         public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
         {
-            if (eventId.Id == cutEventId)
+            if (eventId.Id == cutEventId && Interlocked.Increment(ref _count) >= cuts)
             {
                 _cut.TrySetResult();
             }

@@ -9,6 +9,9 @@ internal abstract class DelegatingChatBus(IChatBus inner) : IChatBus
     public virtual Task<ChatEvent> PublishMessageAsync(ChatEvent message, CancellationToken cancellationToken) =>
         inner.PublishMessageAsync(message, cancellationToken);
 
+    public virtual ValueTask RefuseMessagesAsync(string room, TimeSpan duration, CancellationToken cancellationToken) =>
+        inner.RefuseMessagesAsync(room, duration, cancellationToken);
+
     public virtual ValueTask PublishNoticeAsync(ChatEvent notice, CancellationToken cancellationToken) =>
         inner.PublishNoticeAsync(notice, cancellationToken);
 

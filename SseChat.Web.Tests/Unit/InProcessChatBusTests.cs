@@ -25,6 +25,25 @@ public sealed class InProcessChatBusTests
     }
 
     [Fact]
+    public async Task A_room_that_refuses_messages_appends_none_until_its_pause_ends_and_a_repeat_still_gets_its_id()
+    {
+        var time = new Microsoft.Extensions.Time.Testing.FakeTimeProvider();
+        await using var bus = NewBus(time);
+        var before = await bus.PublishMessageAsync(Message("before", "cmid-1"), CancellationToken.None);
+
+        await bus.RefuseMessagesAsync("lobby", TimeSpan.FromSeconds(3), CancellationToken.None);
+        await Assert.ThrowsAsync<RoomBusyException>(() => bus.PublishMessageAsync(Message("during", "cmid-2"), CancellationToken.None));
+        Assert.Equal(before.Id, (await bus.PublishMessageAsync(Message("before", "cmid-1"), CancellationToken.None)).Id);
+        var elsewhere = await bus.PublishMessageAsync(Message("other room", "cmid-3") with { Room = "other" }, CancellationToken.None);
+        Assert.NotNull(elsewhere.Id);
+
+        time.Advance(TimeSpan.FromSeconds(3));
+        var after = await bus.PublishMessageAsync(Message("during", "cmid-2"), CancellationToken.None);
+        Assert.True(after.Id > before.Id);
+        Assert.Equal(["before", "during"], (await bus.ReadRecentAsync("lobby", 10, CancellationToken.None)).Select(e => e.Text));
+    }
+
+    [Fact]
     public async Task Subscribers_get_every_event_in_log_order_and_history_is_capped()
     {
         await using var bus = NewBus(TimeProvider.System, logMax: 100);

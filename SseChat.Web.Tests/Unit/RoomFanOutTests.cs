@@ -22,6 +22,8 @@ public sealed class RoomFanOutTests
 
     private static readonly FlushPolicy Defaults = new(Delay, 250);
 
+    private static readonly TimeSpan CutWindow = TimeSpan.FromSeconds(4);
+
     [Fact]
     public async Task One_event_is_rendered_once_and_every_stream_gets_the_same_bytes()
     {
@@ -137,8 +139,8 @@ public sealed class RoomFanOutTests
         hub.Broadcast([Frame("b", 2)]);
         time.Advance(TimeSpan.FromSeconds(3));
 
-        Assert.True(hub.IsBehind(TimeSpan.FromSeconds(2)), "frame 2 has waited 3 s in 3 of the 4 streams");
-        Assert.False(hub.IsBehind(TimeSpan.FromSeconds(5)), "nothing has waited 5 s");
+        Assert.True(hub.IsBehind(TimeSpan.FromSeconds(2), CutWindow), "frame 2 has waited 3 s in 3 of the 4 streams");
+        Assert.False(hub.IsBehind(TimeSpan.FromSeconds(5), CutWindow), "nothing has waited 5 s");
 
         // Two of them read: one stream alone that reads nothing does not make the room late for everyone.
         for (var i = 0; i < 2; i++)
@@ -149,7 +151,7 @@ public sealed class RoomFanOutTests
 
         await Wait.UntilAsync(() => Task.FromResult(connections[0].WaitingFor == TimeSpan.Zero && connections[1].WaitingFor == TimeSpan.Zero),
             Wait.Default, "the two streams that read have written what waited");
-        Assert.False(hub.IsBehind(TimeSpan.FromSeconds(2)), "only 1 of 4 streams is behind");
+        Assert.False(hub.IsBehind(TimeSpan.FromSeconds(2), CutWindow), "only 1 of 4 streams is behind");
 
         var last = await pipes[2].Reader.ReadAsync(stop.Token);
         pipes[2].Reader.AdvanceTo(last.Buffer.End);
@@ -174,8 +176,8 @@ public sealed class RoomFanOutTests
         hub.Broadcast([Frame("b", 2)]);
         time.Advance(TimeSpan.FromSeconds(3));
 
-        Assert.Equal(behind, hub.IsBehind(TimeSpan.FromSeconds(2)));
-        Assert.False(hub.IsBehind(TimeSpan.FromSeconds(5)), "nothing has waited 5 s");
+        Assert.Equal(behind, hub.IsBehind(TimeSpan.FromSeconds(2), CutWindow));
+        Assert.False(hub.IsBehind(TimeSpan.FromSeconds(5), CutWindow), "nothing has waited 5 s");
 
         for (var i = count - late; i < count; i++)
         {
@@ -183,6 +185,31 @@ public sealed class RoomFanOutTests
             pipes[i].Reader.AdvanceTo(read.Buffer.End);
         }
 
+        await EndAsync(connections, runs, stop);
+    }
+
+    [Fact]
+    public async Task A_room_is_behind_while_several_of_its_streams_were_just_cut_for_falling_behind_not_after_one()
+    {
+        var time = new FakeTimeProvider();
+        await using var bus = new InProcessChatBus(Options.Create(new ChatOptions()), time, NullLogger<InProcessChatBus>.Instance);
+        using var meters = new TestMeterFactory();
+        await using var hub = Hub(bus, meters, new FlushPolicy(TimeSpan.Zero, 1000), time);
+        // 96 streams: one in 32 of them is 3, more than the least of 2.
+        var (connections, _, runs, stop) = Open(hub, 96, time: time);
+
+        Assert.False(hub.NoteSlowReaderCut(CutWindow));
+        Assert.False(hub.IsBehind(TimeSpan.FromSeconds(2), CutWindow), "one slow reader does not make the room busy");
+        time.Advance(TimeSpan.FromSeconds(1));
+        Assert.False(hub.NoteSlowReaderCut(CutWindow));
+        Assert.False(hub.IsBehind(TimeSpan.FromSeconds(2), CutWindow), "2 cuts of 96 streams are fewer than one in 32");
+        time.Advance(TimeSpan.FromSeconds(1));
+        Assert.True(hub.NoteSlowReaderCut(CutWindow), "the third cut makes the room behind");
+        Assert.True(hub.IsBehind(TimeSpan.FromSeconds(2), CutWindow), "3 cuts within the window");
+
+        // The first cut leaves the window: 2 are left.
+        time.Advance(TimeSpan.FromSeconds(2.5));
+        Assert.False(hub.IsBehind(TimeSpan.FromSeconds(2), CutWindow), "the first cut is older than the window");
         await EndAsync(connections, runs, stop);
     }
 

@@ -19,7 +19,18 @@ public interface IChatBus
     /// A repeated <see cref="ChatEvent.ClientMessageId"/> is not appended again: the first message's id is returned.
     /// </summary>
     /// <exception cref="BusUnavailableException">the message was not appended (nothing was published).</exception>
+    /// <exception cref="RoomBusyException">the room refuses new messages now (<see cref="RefuseMessagesAsync"/>).</exception>
     Task<ChatEvent> PublishMessageAsync(ChatEvent message, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Makes a room refuse new messages, on every instance, for <paramref name="duration"/> from now (a later call
+    /// sets a new end): <see cref="PublishMessageAsync"/> then throws <see cref="RoomBusyException"/>, except for a
+    /// repeated client id, which still gets its first append's id. For a room whose readers fell behind together
+    /// (Streaming.RoomFanOutRegistry.NoteSlowReaderCutAsync): the log they resume from is the room's, so the pause must
+    /// be the room's too, not one instance's.
+    /// </summary>
+    /// <exception cref="BusUnavailableException">the refusal could not be recorded.</exception>
+    ValueTask RefuseMessagesAsync(string room, TimeSpan duration, CancellationToken cancellationToken);
 
     /// <summary>
     /// Publishes a presence notice on its room's channel (live only, never logged), after every notice this caller

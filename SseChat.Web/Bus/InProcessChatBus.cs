@@ -25,6 +25,12 @@ internal sealed class InProcessChatBus(IOptions<ChatOptions> options, TimeProvid
         return Task.FromResult(room.Append(message, options.Value, time.GetUtcNow()));
     }
 
+    public ValueTask RefuseMessagesAsync(string room, TimeSpan duration, CancellationToken cancellationToken)
+    {
+        GetRoom(room).RefuseUntil(time.GetUtcNow() + duration);
+        return ValueTask.CompletedTask;
+    }
+
     /// <summary>Queued for delivery before this returns: notices go out in the order they were published.</summary>
     public ValueTask PublishNoticeAsync(ChatEvent notice, CancellationToken cancellationToken)
     {
@@ -59,6 +65,7 @@ internal sealed class InProcessChatBus(IOptions<ChatOptions> options, TimeProvid
         private readonly LinkedList<ChatEvent> _log = new();
         private readonly Dictionary<string, LogId> _clientIds = new(StringComparer.Ordinal);
         private readonly Queue<(string ClientId, DateTimeOffset Expires)> _clientIdExpiry = new();
+        private DateTimeOffset _refusedUntil;
         private readonly Channel<ChatEvent> _dispatch =
             Channel.CreateUnbounded<ChatEvent>(new UnboundedChannelOptions { SingleReader = true });
         private ImmutableArray<Action<IReadOnlyList<ChatEvent>>> _handlers = [];
@@ -75,6 +82,15 @@ internal sealed class InProcessChatBus(IOptions<ChatOptions> options, TimeProvid
             _pump = Task.Run(PumpAsync);
         }
 
+        /// <summary>New messages are refused until <paramref name="until"/> (see <see cref="IChatBus.RefuseMessagesAsync"/>).</summary>
+        public void RefuseUntil(DateTimeOffset until)
+        {
+            lock (_gate)
+            {
+                _refusedUntil = until;
+            }
+        }
+
         public ChatEvent Append(ChatEvent message, ChatOptions options, DateTimeOffset now)
         {
             lock (_gate)
@@ -83,6 +99,11 @@ internal sealed class InProcessChatBus(IOptions<ChatOptions> options, TimeProvid
                 if (message.ClientMessageId is { } cmid && _clientIds.TryGetValue(cmid, out var existing))
                 {
                     return message.WithId(existing);
+                }
+
+                if (now < _refusedUntil)
+                {
+                    throw new RoomBusyException($"Room {_name} refuses new messages for now.");
                 }
 
                 var ms = now.ToUnixTimeMilliseconds();

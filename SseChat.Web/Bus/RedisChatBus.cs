@@ -16,11 +16,13 @@ namespace SseChat.Web.Bus;
 /// </summary>
 internal sealed class RedisChatBus : IChatBus, IAsyncDisposable
 {
-    // A repeated client id returns the first append's id and publishes nothing. The sequence number travels with the
-    // message (and is stored with it) so subscribers can tell a gap from a duplicate.
+    // A repeated client id returns the first append's id and publishes nothing; a room that refuses messages for now
+    // (its busy key) appends nothing. The sequence number travels with the message (and is stored with it) so
+    // subscribers can tell a gap from a duplicate.
     private static readonly LuaScript AppendAndPublish = LuaScript.Prepare(RedisWireFormat.LuaFill + """
         local existing = redis.call('GET', @clientKey)
         if existing then return {0, existing} end
+        if redis.call('EXISTS', @busyKey) == 1 then return {2, ''} end
         local seq = redis.call('INCR', @seqKey)
         local id = redis.call('XADD', @logKey, 'MAXLEN', '~', @maxLength, '*', 'e', @payload, 's', seq)
         redis.call('SET', @clientKey, id, 'EX', @dedupeSeconds)
@@ -85,6 +87,7 @@ internal sealed class RedisChatBus : IChatBus, IAsyncDisposable
         {
             clientKey = _keys.ClientMessage(message.Room, clientId),
             seqKey = _keys.Sequence(message.Room),
+            busyKey = _keys.Busy(message.Room),
             logKey = _keys.Log(message.Room),
             maxLength = options.LogMaxLength,
             payload = RedisWireFormat.MessageBody(message),
@@ -96,6 +99,11 @@ internal sealed class RedisChatBus : IChatBus, IAsyncDisposable
         var result = await _redis.WriteReplicatedAsync("append", message.Room, args.logKey, db => AppendAndPublish.EvaluateAsync(db, args), cancellationToken)
             .ConfigureAwait(false);
         var parts = (RedisResult[])result!;
+        if ((long)parts[0] == 2)
+        {
+            throw new RoomBusyException($"Room {message.Room} refuses new messages for now.");
+        }
+
         var id = LogId.TryParse((string?)parts[1], out var parsed)
             ? parsed
             : throw new BusUnavailableException($"Redis append for room {message.Room} returned no log id.");
@@ -106,6 +114,9 @@ internal sealed class RedisChatBus : IChatBus, IAsyncDisposable
 
         return message.WithId(id);
     }
+
+    public async ValueTask RefuseMessagesAsync(string room, TimeSpan duration, CancellationToken cancellationToken) =>
+        await _redis.WriteAsync("busy", room, db => db.StringSetAsync(_keys.Busy(room), "1", duration), cancellationToken).ConfigureAwait(false);
 
     public async ValueTask PublishNoticeAsync(ChatEvent notice, CancellationToken cancellationToken) =>
         await _redis.WriteAsync("notice", notice.Room, db => db.PublishAsync(_keys.Channel(notice.Room), RedisWireFormat.NoticeFrame(notice)), cancellationToken)

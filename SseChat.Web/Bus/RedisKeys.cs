@@ -19,6 +19,9 @@ internal sealed class RedisKeys(string prefix)
     /// <summary>The room's message counter: consecutive numbers let a subscriber see that it missed a message.</summary>
     public RedisKey Sequence(string room) => Room(room, "seq");
 
+    /// <summary>Present while the room refuses new messages (<see cref="IChatBus.RefuseMessagesAsync"/>); it expires.</summary>
+    public RedisKey Busy(string room) => Room(room, "busy");
+
     public RedisKey ClientMessage(string room, string clientMessageId) => Room(room, "cmid:" + clientMessageId);
 
     /// <summary>

@@ -64,7 +64,8 @@ public sealed class ChatOptions
     /// <summary>
     /// How far behind a room's delivery on an instance may be before that instance refuses new posts to the room (503
     /// "busy, send again"), so that an overload keeps the delay of what is delivered bounded instead of growing without
-    /// end. Zero never refuses.
+    /// end. Streams of the room cut there as too slow count as behind for this plus <see cref="ReconnectDelay"/>
+    /// (see Streaming.RoomFanOut.NoteSlowReaderCut). Zero never refuses.
     /// </summary>
     [Range(typeof(TimeSpan), "00:00:00", "00:10:00", ErrorMessage = "Chat:MaxDeliveryLag must be between {1} and {2}.")]
     public TimeSpan MaxDeliveryLag { get; set; } = TimeSpan.FromSeconds(2);

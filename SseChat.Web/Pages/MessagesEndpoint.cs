@@ -101,6 +101,13 @@ internal sealed class MessagesEndpoint(
                 context.RequestAborted).ConfigureAwait(false);
             metrics.MessagePublished();
         }
+        catch (RoomBusyException)
+        {
+            // Refused for the room on every instance: its readers fell behind together (RoomFanOutRegistry.NoteSlowReaderCutAsync).
+            metrics.RefusedBusy();
+            await FailAsync(context, paths, StatusCodes.Status503ServiceUnavailable, ErrorResponses.Busy, text, clientId).ConfigureAwait(false);
+            return;
+        }
         catch (BusUnavailableException)
         {
             await FailAsync(context, paths, StatusCodes.Status503ServiceUnavailable, ErrorResponses.NotConfirmed, text, clientId).ConfigureAwait(false);

@@ -32,6 +32,11 @@ internal sealed class RoomFanOut : IAsyncDisposable
     private SseFrame? _closedWith;
     private int _flushScheduled;
     private PresenceFanOut? _presence;
+    // When streams of this room were cut here for falling too far behind (timestamps of _time, oldest first), under
+    // _gate; their count is read without it by every post, so a room with no recent cut costs a post nothing more.
+    private readonly Queue<long> _slowCuts = new();
+    private readonly TimeProvider _time;
+    private int _slowCutCount;
     // The fan-out's frames of one batch, reused: only the subscription's one loop fills it.
     private SseFrame[] _frames = new SseFrame[16];
 
@@ -51,6 +56,7 @@ internal sealed class RoomFanOut : IAsyncDisposable
         _metrics = metrics;
         _flushDelay = flushing.Delay;
         _gatherFrom = flushing.GatherFrom;
+        _time = time;
         if (_flushDelay > TimeSpan.Zero)
         {
             _flushTimer = time.CreateTimer(static state => ((RoomFanOut)state!).FlushNow(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
@@ -64,12 +70,18 @@ internal sealed class RoomFanOut : IAsyncDisposable
     /// <summary>
     /// True when this room's delivery on this instance is more than <paramref name="bound"/> behind: its subscription's
     /// oldest waiting event (see <see cref="IRoomSubscription.Lag"/>), or frames waiting that long in most of its
-    /// streams. Most, not any: one client that stopped reading must not refuse the room to everyone (it is cut off
-    /// when its queue is full, and resumes).
+    /// streams, or several of its streams cut here for falling too far behind within <paramref name="cutWindow"/> (see
+    /// <see cref="NoteSlowReaderCut"/>). Most, or several, not any: one client that stopped reading must not refuse
+    /// the room to everyone (it is cut off when its queue is full, and resumes).
     /// </summary>
-    public bool IsBehind(TimeSpan bound)
+    public bool IsBehind(TimeSpan bound, TimeSpan cutWindow)
     {
         if ((Volatile.Read(ref _subscription)?.Lag ?? TimeSpan.Zero) > bound)
+        {
+            return true;
+        }
+
+        if (Volatile.Read(ref _slowCutCount) >= MinSlowCuts && TooManySlowCuts(cutWindow))
         {
             return true;
         }
@@ -107,6 +119,46 @@ internal sealed class RoomFanOut : IAsyncDisposable
         }
 
         return false;
+    }
+
+    /// <summary>How many slow-reader cuts within the window make the room busy, at the least (see <see cref="TooManySlowCuts"/>).</summary>
+    internal const int MinSlowCuts = 2;
+
+    /// <summary>The share of the room's streams here (one in this many) whose cuts within the window make it busy, when more than <see cref="MinSlowCuts"/>.</summary>
+    internal const int SlowCutShare = 32;
+
+    /// <summary>
+    /// A stream of this room was cut off here for falling too far behind it (its queue was full; not a client that took
+    /// nothing at all, not a shutdown). Its client comes back after the reconnect delay from the last id it got, and
+    /// the log must still hold what came after that: while the room's readers are being cut, more posts would push
+    /// their resume points out of the log and make them late for everyone. True when this cut makes the room behind
+    /// (<see cref="IsBehind"/>) for <paramref name="window"/>: the caller then pauses the room on every instance.
+    /// </summary>
+    public bool NoteSlowReaderCut(TimeSpan window)
+    {
+        lock (_gate)
+        {
+            _slowCuts.Enqueue(_time.GetTimestamp());
+        }
+
+        return TooManySlowCuts(window);
+    }
+
+    // At least MinSlowCuts, and one in SlowCutShare of the streams open here, cut within the window: one slow phone
+    // is not enough, a room whose readers fall behind together is.
+    private bool TooManySlowCuts(TimeSpan window)
+    {
+        lock (_gate)
+        {
+            var oldest = _time.GetTimestamp() - (long)(window.TotalSeconds * _time.TimestampFrequency);
+            while (_slowCuts.TryPeek(out var cut) && cut < oldest)
+            {
+                _slowCuts.Dequeue();
+            }
+
+            _slowCutCount = _slowCuts.Count;
+            return _slowCutCount >= Math.Max(MinSlowCuts, _streams.Length / SlowCutShare);
+        }
     }
 
     /// <summary>Where this room's presence notices are gathered before they reach the streams.</summary>

@@ -53,7 +53,36 @@ internal sealed class RoomFanOutRegistry(
             fanOut = _rooms.TryGetValue(room, out var entry) ? entry.FanOut : null;
         }
 
-        return fanOut?.IsBehind(bound) ?? false;
+        // A cut stream's client is back after the reconnect delay, and caught up within the bound if the room is not.
+        return fanOut?.IsBehind(bound, options.Value.ReconnectDelay + bound) ?? false;
+    }
+
+    /// <summary>
+    /// A stream of the room was cut here for a full queue (see <see cref="RoomFanOut.NoteSlowReaderCut"/>). When that
+    /// makes the room behind, the room refuses new messages on every instance (<see cref="IChatBus.RefuseMessagesAsync"/>)
+    /// for <c>Chat:ReconnectDelay</c> plus <c>Chat:MaxDeliveryLag</c>: its cut readers are back and caught up by
+    /// then, unless more are cut, which extends it. Posts are spread over the instances, and every instance's posts
+    /// advance the log the cut clients resume from; refusing them here alone would not keep those clients in the log.
+    /// </summary>
+    public async Task NoteSlowReaderCutAsync(RoomFanOut fanOut)
+    {
+        var bound = options.Value.MaxDeliveryLag;
+        var window = options.Value.ReconnectDelay + bound;
+        if (bound <= TimeSpan.Zero || !fanOut.NoteSlowReaderCut(window))
+        {
+            return;
+        }
+
+        try
+        {
+            await bus.RefuseMessagesAsync(fanOut.Room, window, CancellationToken.None).ConfigureAwait(false);
+            StreamingLog.RoomPaused(logger, fanOut.Room, window);
+        }
+        catch (BusUnavailableException ex)
+        {
+            // This instance still refuses the room's posts (IsBehind); the others go on until their own readers are cut.
+            StreamingLog.RoomPauseFailed(logger, fanOut.Room, ex);
+        }
     }
 
     /// <summary>A stream is done with the room; the last one starts its idle countdown.</summary>

@@ -92,6 +92,7 @@ internal sealed class StreamSession
                 else
                 {
                     StreamingLog.SlowClientCut(_services.Logger, _member.Nick, _writer.Capacity);
+                    await _services.Rooms.NoteSlowReaderCutAsync(_room).ConfigureAwait(false);
                 }
             }
 

@@ -23,4 +23,10 @@ internal static partial class StreamingLog
 
     [LoggerMessage(EventId = 2007, Level = LogLevel.Warning, Message = "The stream of {Nick} took nothing while frames waited for it longer than the stall bound, and was cut off; it resumes on reconnect.")]
     public static partial void StalledClientCut(ILogger logger, string nick);
+
+    [LoggerMessage(EventId = 2008, Level = LogLevel.Warning, Message = "Room {Room}: several of its streams here fell too far behind at once; it refuses new messages on every instance for {Duration}, so they can resume from its log.")]
+    public static partial void RoomPaused(ILogger logger, string room, TimeSpan duration);
+
+    [LoggerMessage(EventId = 2009, Level = LogLevel.Error, Message = "Room {Room}: its readers fell behind, but the pause for every instance could not be recorded; this instance still refuses its posts.")]
+    public static partial void RoomPauseFailed(ILogger logger, string room, Exception exception);
 }
