@@ -18,7 +18,8 @@
 #   Environment: PEERS (default ../shared/peers, after `npm ci` there), REPS (rounds, default 2), BEFORE (a second
 #   publish folder measured as "ssechat-before" in the memory and light parts), RATES (ladder, default "400 800 1200
 #   1600 2000"), DRIVERS (driver processes per run, default 1; each JSON line says how many), RESUME (ladder: 0 keeps
-#   SseChat's cut streams closed, as the other systems' clients stay; default 1).
+#   SseChat's cut streams closed, as the other systems' clients stay; default 1), LADDER_SYSTEMS (the ladder's
+#   systems, default "ssechat signalr-redis"; "ssechat ssechat-before" compares two builds with BEFORE).
 #   The peers' driver runs with load-tests/peers-driver/driver.patch (a cheaper SSE reader, several processes).
 #
 # Then: node load-tests/tools/charts.js docs/benchmarks OUT_DIR/*.jsonl
@@ -95,8 +96,8 @@ for part in "$@"; do
       done ;;
     ladder)
       for rate in ${RATES:-400 800 1200 1600 2000}; do
-        for s in ssechat signalr-redis; do
-          resume=$([ "${RESUME:-1}" = 1 ] && [ "$s" = ssechat ] && echo 1)
+        for s in ${LADDER_SYSTEMS:-ssechat signalr-redis}; do
+          resume=$([ "${RESUME:-1}" = 1 ] && [[ $s == ssechat* ]] && echo 1)
           run "$s" "$out/ladder.jsonl" "\"ladder\":true,${resume:+\"resume\":true,}" --instances 3 --clients 300 --rate "$rate" --seconds 10 --warmup 15
         done
       done ;;

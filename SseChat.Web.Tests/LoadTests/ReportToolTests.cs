@@ -106,6 +106,35 @@ public sealed class ReportToolTests : IDisposable
     }
 
     [Fact]
+    public async Task Refused_posts_and_the_loss_of_acknowledged_ones_are_summed_and_an_older_drivers_lines_have_neither()
+    {
+        // Driver 0's window had 3 posts refused (their 150 clients' deliveries count in "lost"), driver 1's 1, and 7
+        // deliveries of an acknowledged message never came.
+        var a = Path.Combine(_temp, "driver-0.json");
+        var b = Path.Combine(_temp, "driver-1.json");
+        await File.WriteAllTextAsync(a, DriverLine(delivered: 1000, lost: 450, deliveriesPerSecond: 100, p99: 40, driverCpu: 30, serverUs: 4, extra: "\"failed_msgs\":3,\"lost_of_acknowledged\":0,"));
+        await File.WriteAllTextAsync(b, DriverLine(delivered: 1000, lost: 157, deliveriesPerSecond: 100, p99: 40, driverCpu: 30, serverUs: 4, extra: "\"failed_msgs\":1,\"lost_of_acknowledged\":7,"));
+
+        var result = await ExternalTool.RunAsync("node", ["load-tests/peers-driver/merge-drivers.js", a, b], TimeSpan.FromSeconds(20));
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        using (var merged = System.Text.Json.JsonDocument.Parse(result.Output))
+        {
+            Assert.Equal(4, merged.RootElement.GetProperty("failed_msgs").GetDouble());
+            Assert.Equal(7, merged.RootElement.GetProperty("lost_of_acknowledged").GetDouble());
+            Assert.Equal(607, merged.RootElement.GetProperty("lost").GetDouble());
+        }
+
+        await File.WriteAllTextAsync(a, DriverLine(delivered: 1000, lost: 0, deliveriesPerSecond: 100, p99: 40, driverCpu: 30, serverUs: 4));
+        await File.WriteAllTextAsync(b, DriverLine(delivered: 1000, lost: 0, deliveriesPerSecond: 100, p99: 40, driverCpu: 30, serverUs: 4));
+        var older = await ExternalTool.RunAsync("node", ["load-tests/peers-driver/merge-drivers.js", a, b], TimeSpan.FromSeconds(20));
+
+        Assert.True(older.ExitCode == 0, older.ToString());
+        using var olderMerged = System.Text.Json.JsonDocument.Parse(older.Output);
+        Assert.False(olderMerged.RootElement.TryGetProperty("lost_of_acknowledged", out _), "no zero for what an older driver did not count");
+    }
+
+    [Fact]
     public async Task A_failed_driver_fails_the_merge_with_its_error()
     {
         var a = Path.Combine(_temp, "driver-0.json");
@@ -128,8 +157,8 @@ public sealed class ReportToolTests : IDisposable
         Assert.Contains("usage:", result.Error, StringComparison.Ordinal);
     }
 
-    private static string DriverLine(long delivered, long lost, double deliveriesPerSecond, double p99, double driverCpu, double serverUs, long windowStartMs = 1_700_000_000_000, string limits = "") =>
-        $$$"""{"window_start_ms":{{{windowStartMs}}},"driver_limits":[{{{limits}}}],"driver_limited":{{{(limits.Length > 0 ? "true" : "false")}}},"mode":"sse","clients":150,"rate":500,"messages":10,"expected":{{{delivered + lost}}},"delivered":{{{delivered}}},"lost":{{{lost}}},"duplicates":0,"unexpected":0,"send_errors":0,"post_retries":0,"disconnects":0,"deliveries_per_s":{{{deliveriesPerSecond}}},"send_rate_achieved":500,"latency_ms":{"p50":1,"p95":2,"p99":{{{p99}}},"max":{{{p99}}},"mean":1},"send_lag_ms":{"p99":1,"max":1},"drain_s":0.1,"driver":{"cpu_pct":{{{driverCpu}}},"cpu_us_per_delivery":2,"event_loop_delay_ms":{"p99":5,"max":6},"rss_kib":1000},"machine_cpu_busy_pct":90,"machine_busy_cores":1.8,"server_cpu_pct":50,"server_cpu_us_per_delivery":{{{serverUs}}},"redis_cpu_pct":5,"redis_cpu_us_per_delivery":0.1}""";
+    private static string DriverLine(long delivered, long lost, double deliveriesPerSecond, double p99, double driverCpu, double serverUs, long windowStartMs = 1_700_000_000_000, string limits = "", string extra = "") =>
+        $$$"""{{{{extra}}}"window_start_ms":{{{windowStartMs}}},"driver_limits":[{{{limits}}}],"driver_limited":{{{(limits.Length > 0 ? "true" : "false")}}},"mode":"sse","clients":150,"rate":500,"messages":10,"expected":{{{delivered + lost}}},"delivered":{{{delivered}}},"lost":{{{lost}}},"duplicates":0,"unexpected":0,"send_errors":0,"post_retries":0,"disconnects":0,"deliveries_per_s":{{{deliveriesPerSecond}}},"send_rate_achieved":500,"latency_ms":{"p50":1,"p95":2,"p99":{{{p99}}},"max":{{{p99}}},"mean":1},"send_lag_ms":{"p99":1,"max":1},"drain_s":0.1,"driver":{"cpu_pct":{{{driverCpu}}},"cpu_us_per_delivery":2,"event_loop_delay_ms":{"p99":5,"max":6},"rss_kib":1000},"machine_cpu_busy_pct":90,"machine_busy_cores":1.8,"server_cpu_pct":50,"server_cpu_us_per_delivery":{{{serverUs}}},"redis_cpu_pct":5,"redis_cpu_us_per_delivery":0.1}""";
 
     private static string Run(long accepted, long refused, long lost, bool ok, double recoverMs, long reconnects) =>
         $$$"""{"runId":"r","postsAccepted":{{{accepted}}},"postsFailed":{{{refused}}},"lost":{{{lost}}},"duplicates":0,"ok":{{{(ok ? "true" : "false")}}},"fault":{"kind":"redis-restart","forSeconds":3,"reconnects":{{{reconnects}}},"recoverMs":{{{recoverMs}}}}}""";

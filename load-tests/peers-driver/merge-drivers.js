@@ -40,5 +40,6 @@ if (spread > 1) out.driver_limits.push(`measured windows began ${r3(spread)} s a
 out.driver_limited = out.driver_limits.length > 0;
 delete out.window_start_ms;
 delete out.start_barrier_wait_s;
-for (const k of ['warmup_expected', 'warmup_delivered']) if (k in out) out[k] = sum((r) => r[k]);
+// written only by newer drivers: an older line keeps none of them rather than a sum of zeros
+for (const k of ['warmup_expected', 'warmup_delivered', 'failed_msgs', 'lost_of_acknowledged']) if (k in out) out[k] = sum((r) => r[k]);
 process.stdout.write(JSON.stringify(out) + '\n');

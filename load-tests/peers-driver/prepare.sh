@@ -18,11 +18,13 @@
 #     "reconnects", and "resets": SseChat's answer to a resume point its log no longer holds (a browser reloads its
 #     history; the driver counts what it missed as lost). Without it a stream cut as too slow counts every later
 #     message as lost.
+#   - "failed_msgs" and "lost_of_acknowledged" in the JSON line: the measured window's posts that visibly failed (503
+#     "busy" among them), and the deliveries missing of the others ("lost" counts a refused message's too).
 #   - DRIVER_NODE_FLAGS in run.sh's environment goes to each driver's node (e.g. --cpu-prof) when DRIVERS=N.
 # The copy links PEERS' node_modules and peers/ (the SignalR peer's build stays there).
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
-[ $# -eq 2 ] || { sed -n '2,22p' "$0" >&2; exit 2; }
+[ $# -eq 2 ] || { sed -n '2,24p' "$0" >&2; exit 2; }
 peers=$(cd "$1" && pwd)
 mkdir -p "$2"
 dest=$(cd "$2" && pwd)

@@ -30,7 +30,8 @@ function normalise(j) {
       cpu: j.server_cpu_us_per_delivery == null ? null : j.server_cpu_us_per_delivery + (j.redis_cpu_us_per_delivery || 0),
       kibPerStream: j.server_kib_per_conn ?? null,
       deliveries: j.deliveries_per_s ?? null,
-      refusedPerSecond: j.send_errors != null && j.seconds ? j.send_errors / j.seconds : null,
+      // the driver counts failed posts over its warm-up and its measured window alike
+      refusedPerSecond: j.send_errors != null && j.seconds ? j.send_errors / (j.seconds + (j.warmup_s || 0)) : null,
       lost: j.lost ?? 0,
       ladder: j.probe === 'maxrate' || j.ladder === true,
       idle: j.idle === true,
