@@ -92,7 +92,6 @@ internal sealed class StreamSession
                 else
                 {
                     StreamingLog.SlowClientCut(_services.Logger, _member.Nick, _writer.Capacity);
-                    await _services.Rooms.NoteSlowReaderCutAsync(_room).ConfigureAwait(false);
                 }
             }
 
@@ -101,6 +100,12 @@ internal sealed class StreamSession
             if (_writer.Overflowed || _writer.Aborted)
             {
                 context.Abort();
+            }
+
+            // After the connection is dropped: pausing the room may wait for Redis.
+            if (_writer.Overflowed && !_writer.Stalled)
+            {
+                await _services.Rooms.NoteSlowReaderCutAsync(_room).ConfigureAwait(false);
             }
         }
         catch (Exception ex) when (!context.Response.HasStarted)
