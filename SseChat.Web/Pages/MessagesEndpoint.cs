@@ -87,8 +87,7 @@ internal sealed class MessagesEndpoint(
         var maxLag = options.Value.MaxDeliveryLag;
         if (maxLag > TimeSpan.Zero && lag.IsBehind(paths.Room, maxLag))
         {
-            metrics.RefusedBusy();
-            await FailAsync(context, paths, StatusCodes.Status503ServiceUnavailable, ErrorResponses.Busy, text, clientId).ConfigureAwait(false);
+            await RefuseBusyAsync(context, paths, text, clientId).ConfigureAwait(false);
             return;
         }
 
@@ -104,8 +103,7 @@ internal sealed class MessagesEndpoint(
         catch (RoomBusyException)
         {
             // Refused for the room on every instance: its readers fell behind together (RoomFanOutRegistry.NoteSlowReaderCutAsync).
-            metrics.RefusedBusy();
-            await FailAsync(context, paths, StatusCodes.Status503ServiceUnavailable, ErrorResponses.Busy, text, clientId).ConfigureAwait(false);
+            await RefuseBusyAsync(context, paths, text, clientId).ConfigureAwait(false);
             return;
         }
         catch (BusUnavailableException)
@@ -143,6 +141,13 @@ internal sealed class MessagesEndpoint(
             ViewData = ViewData(new MessageForm(text, clientId, message, paths)),
             StatusCode = status,
         });
+    }
+
+    /// <summary>A post to a room that is behind, here or on every instance: 503 "Busy", counted.</summary>
+    private Task RefuseBusyAsync(HttpContext context, RoomPaths paths, string? text, string clientId)
+    {
+        metrics.RefusedBusy();
+        return FailAsync(context, paths, StatusCodes.Status503ServiceUnavailable, ErrorResponses.Busy, text, clientId);
     }
 
     // Model binding took the first of repeated fields; so does this.

@@ -53,9 +53,12 @@ internal sealed class RoomFanOutRegistry(
             fanOut = _rooms.TryGetValue(room, out var entry) ? entry.FanOut : null;
         }
 
-        // A cut stream's client is back after the reconnect delay, and caught up within the bound if the room is not.
-        return fanOut?.IsBehind(bound, options.Value.ReconnectDelay + bound) ?? false;
+        return fanOut?.IsBehind(bound, CutWindow(bound)) ?? false;
     }
+
+    // How long slow-reader cuts count: a cut stream's client is back after the reconnect delay, and caught up within the
+    // bound if the room is not.
+    private TimeSpan CutWindow(TimeSpan bound) => options.Value.ReconnectDelay + bound;
 
     /// <summary>
     /// A stream of the room was cut here for a full queue (see <see cref="RoomFanOut.NoteSlowReaderCut"/>). When that
@@ -67,7 +70,7 @@ internal sealed class RoomFanOutRegistry(
     public async Task NoteSlowReaderCutAsync(RoomFanOut fanOut)
     {
         var bound = options.Value.MaxDeliveryLag;
-        var window = options.Value.ReconnectDelay + bound;
+        var window = CutWindow(bound);
         if (bound <= TimeSpan.Zero || !fanOut.NoteSlowReaderCut(window))
         {
             return;
