@@ -4,8 +4,10 @@ using System.Net.ServerSentEvents;
 using System.Net.Sockets;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
+using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using SseChat.Web.Bus;
 using SseChat.Web.Tests.Infrastructure;
 
 namespace SseChat.Web.Tests.Delivery;
@@ -61,6 +63,35 @@ public sealed class SlowClientTests
         using var app = SmallBuffers(
             new() { ["Chat:StreamQueueCapacity"] = "16", ["Chat:ReconnectDelay"] = "00:00:00.500", ["Chat:MaxDeliveryLag"] = "00:00:01" },
             services => services.AddSingleton<ILoggerProvider>(cuts));
+        await PostsAreRefusedUntilTwoCutReadersCanResumeAsync(app, cuts);
+    }
+
+    [Fact]
+    public async Task When_the_pause_for_every_instance_cannot_be_recorded_the_instance_that_cut_its_readers_still_refuses_its_own_posts()
+    {
+        // Redis takes the posts but not the room's pause (it failed for that one write): the instance that cut its
+        // readers logs it and refuses the room's posts itself, from its own count of cuts, so its readers still resume
+        // from the log losing nothing. The bus here records no pause at all: every 503 comes from that count.
+        var cuts = new CutWatch(2001, cuts: 2);
+        var pauseFailed = new CutWatch(2009);
+        using var app = SmallBuffers(
+            new() { ["Chat:StreamQueueCapacity"] = "16", ["Chat:ReconnectDelay"] = "00:00:00.500", ["Chat:MaxDeliveryLag"] = "00:00:01" },
+            services =>
+            {
+                services.AddSingleton<ILoggerProvider>(cuts);
+                services.AddSingleton<ILoggerProvider>(pauseFailed);
+                services.AddSingleton<IChatBus>(sp => new PauseFailingBus(sp.GetRequiredService<InProcessChatBus>()));
+            });
+        await PostsAreRefusedUntilTwoCutReadersCanResumeAsync(app, cuts);
+        await pauseFailed.Cut.WaitAsync(Wait.Default); // logged: the pause for every instance was not recorded
+    }
+
+    /// <summary>
+    /// A reader and two stalled streams on <paramref name="app"/>: posts go on until one is refused as busy after the
+    /// two cuts, then are taken again, and both stalled readers resume from the log losing nothing.
+    /// </summary>
+    private static async Task PostsAreRefusedUntilTwoCutReadersCanResumeAsync(ChatAppFactory app, CutWatch cuts)
+    {
         using var browser = new ChatBrowser();
         var page = await browser.GetPageAsync(app.BaseAddress);
         await using var reader = await SseClient.ConnectAsync(browser.Client(app.BaseAddress));
@@ -72,6 +103,13 @@ public sealed class SlowClientTests
 
         await ResumesWithoutLossAsync(first.Response, browser, app.BaseAddress, accepted);
         await ResumesWithoutLossAsync(second.Response, browser, app.BaseAddress, accepted);
+    }
+
+    /// <summary>A bus that takes messages but cannot record a room's pause, as when Redis fails that one write.</summary>
+    private sealed class PauseFailingBus(InProcessChatBus inner) : DelegatingChatBus(inner)
+    {
+        public override ValueTask RefuseMessagesAsync(string room, TimeSpan duration, CancellationToken cancellationToken) =>
+            ValueTask.FromException(new BusUnavailableException("the pause could not be recorded"));
     }
 
     [Fact]
@@ -228,7 +266,7 @@ public sealed class SlowClientTests
     /// megabytes for a stalled client before the server's own queue sees any backpressure).
     /// </summary>
     internal static ChatAppFactory SmallBuffers(Dictionary<string, string?> settings, Action<IServiceCollection>? more = null) =>
-        new(settings, host => host.ConfigureServices(services =>
+        new(settings, host => host.ConfigureTestServices(services =>
         {
             services.Configure<SocketTransportOptions>(o => o.CreateBoundListenSocket = endpoint =>
             {
