@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Diagnostics.Metrics;
 using System.Net;
 using System.Net.ServerSentEvents;
 using System.Net.Sockets;
@@ -6,8 +7,10 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
 using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.Metrics.Testing;
 using Microsoft.Extensions.Logging;
 using SseChat.Web.Bus;
+using SseChat.Web.Hosting;
 using SseChat.Web.Tests.Infrastructure;
 
 namespace SseChat.Web.Tests.Delivery;
@@ -63,7 +66,10 @@ public sealed class SlowClientTests
         using var app = SmallBuffers(
             new() { ["Chat:StreamQueueCapacity"] = "16", ["Chat:ReconnectDelay"] = "00:00:00.500", ["Chat:MaxDeliveryLag"] = "00:00:01" },
             services => services.AddSingleton<ILoggerProvider>(cuts));
+        using var paused = RoomPauses(app);
         await PostsAreRefusedUntilTwoCutReadersCanResumeAsync(app, cuts);
+        // Counted for operators, as a pause every instance took.
+        Assert.Contains(paused.GetMeasurementSnapshot(), m => m.Tags["recorded"] is true);
     }
 
     [Fact]
@@ -82,8 +88,12 @@ public sealed class SlowClientTests
                 services.AddSingleton<ILoggerProvider>(pauseFailed);
                 services.AddSingleton<IChatBus>(sp => new PauseFailingBus(sp.GetRequiredService<InProcessChatBus>()));
             });
+        using var paused = RoomPauses(app);
         await PostsAreRefusedUntilTwoCutReadersCanResumeAsync(app, cuts);
         await pauseFailed.Cut.WaitAsync(Wait.Default); // logged: the pause for every instance was not recorded
+        var counted = paused.GetMeasurementSnapshot();
+        Assert.NotEmpty(counted); // and counted, as not recorded
+        Assert.All(counted, m => Assert.False((bool)m.Tags["recorded"]!));
     }
 
     /// <summary>
@@ -104,6 +114,10 @@ public sealed class SlowClientTests
         await ResumesWithoutLossAsync(first.Response, browser, app.BaseAddress, accepted);
         await ResumesWithoutLossAsync(second.Response, browser, app.BaseAddress, accepted);
     }
+
+    /// <summary>The app's <c>ssechat.rooms.paused</c> counter, from now on.</summary>
+    private static MetricCollector<long> RoomPauses(ChatAppFactory app) =>
+        new(app.Services.GetRequiredService<IMeterFactory>(), ChatMetrics.MeterName, "ssechat.rooms.paused");
 
     /// <summary>A bus that takes messages but cannot record a room's pause, as when Redis fails that one write.</summary>
     private sealed class PauseFailingBus(InProcessChatBus inner) : DelegatingChatBus(inner)

@@ -18,6 +18,7 @@ public sealed class ChatMetrics
     private readonly Counter<long> _busFailures;
     private readonly Counter<long> _busReconnects;
     private readonly Counter<long> _busyRefusals;
+    private readonly Counter<long> _roomPauses;
     private readonly Counter<long> _rateRefusals;
 
     public ChatMetrics(IMeterFactory meters)
@@ -30,7 +31,9 @@ public sealed class ChatMetrics
         _slowDisconnects = meter.CreateCounter<long>("ssechat.streams.slow_disconnects", "{stream}", "Streams cut off because their client fell too far behind.");
         _busFailures = meter.CreateCounter<long>("ssechat.bus.failures", "{failure}", "Bus operations that failed after retries.");
         _busReconnects = meter.CreateCounter<long>("ssechat.bus.reconnects", "{reconnect}", "Times the Redis connection came back.");
-        _busyRefusals = meter.CreateCounter<long>("ssechat.messages.refused_busy", "{message}", "Posts refused because the room's delivery on this instance was too far behind.");
+        _busyRefusals = meter.CreateCounter<long>("ssechat.messages.refused_busy", "{message}", "Posts refused with 503 \"Busy\": the room's delivery on this instance was too far behind, or the room was paused.");
+        _roomPauses = meter.CreateCounter<long>("ssechat.rooms.paused", "{pause}",
+            "Times this instance paused a room on every instance because several of its streams here were cut for falling behind (recorded: whether Redis took the pause).");
         _rateRefusals = meter.CreateCounter<long>("ssechat.posts.refused_rate", "{post}", "Posts refused with 429 by the post limits (limit: address or person).");
     }
 
@@ -55,6 +58,9 @@ public sealed class ChatMetrics
     public void BusReconnected() => _busReconnects.Add(1);
 
     public void RefusedBusy() => _busyRefusals.Add(1);
+
+    /// <summary>This instance paused a room for every instance (<paramref name="recorded"/>), or could not record the pause and refuses the room's posts alone.</summary>
+    public void RoomPaused(bool recorded) => _roomPauses.Add(1, new KeyValuePair<string, object?>("recorded", recorded));
 
     public void RefusedRate(string limit) => _rateRefusals.Add(1, new KeyValuePair<string, object?>("limit", limit));
 }

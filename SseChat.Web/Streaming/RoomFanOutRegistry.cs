@@ -79,11 +79,13 @@ internal sealed class RoomFanOutRegistry(
         try
         {
             await bus.RefuseMessagesAsync(fanOut.Room, window, CancellationToken.None).ConfigureAwait(false);
+            metrics.RoomPaused(recorded: true);
             StreamingLog.RoomPaused(logger, fanOut.Room, window);
         }
         catch (BusUnavailableException ex)
         {
             // This instance still refuses the room's posts (IsBehind); the others go on until their own readers are cut.
+            metrics.RoomPaused(recorded: false);
             StreamingLog.RoomPauseFailed(logger, fanOut.Room, ex);
         }
     }
