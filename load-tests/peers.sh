@@ -19,13 +19,14 @@
 #   publish folder measured as "ssechat-before" in the memory and light parts), RATES (ladder, default "400 800 1200
 #   1600 2000"), DRIVERS (driver processes per run, default 1; each JSON line says how many), RESUME (ladder: 0 keeps
 #   SseChat's cut streams closed, as the other systems' clients stay; default 1), LADDER_SYSTEMS (the ladder's
-#   systems, default "ssechat signalr-redis"; "ssechat ssechat-before" compares two builds with BEFORE).
+#   systems, default "ssechat signalr-redis"; "ssechat ssechat-before" compares two builds with BEFORE), HEAVY_SYSTEMS
+#   (the heavy part's systems, default every peer and BEFORE's build).
 #   The peers' driver runs with load-tests/peers-driver/driver.patch (a cheaper SSE reader, several processes).
 #
 # Then: node load-tests/tools/charts.js docs/benchmarks OUT_DIR/*.jsonl
 set -u
 root=$(cd "$(dirname "$0")/.." && pwd)
-[ $# -ge 3 ] || { sed -n '2,24p' "$0" >&2; exit 2; }
+[ $# -ge 3 ] || { sed -n '2,25p' "$0" >&2; exit 2; }
 app=$(cd "$1" && pwd)
 out=$(mkdir -p "$2" && cd "$2" && pwd)
 shift 2
@@ -90,7 +91,7 @@ for part in "$@"; do
       done ;;
     heavy)
       for _ in $(seq "${REPS:-2}"); do
-        for s in "${systems[@]}" ${before:+ssechat-before}; do
+        for s in ${HEAVY_SYSTEMS:-${systems[*]} ${before:+ssechat-before}}; do
           run "$s" "$out/heavy.jsonl" '' --instances 3 --clients 1500 --rate 100 --seconds 20 --warmup 20
         done
       done ;;
